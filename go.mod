@@ -1,12 +1,14 @@
 module github.com/retinalgpt/retinalgpt
 
-go 1.26
+go 1.26.0
+
+require (
+	github.com/yalue/onnxruntime_go v1.27.0
+	golang.org/x/image v0.48.0
+)
 
 require (
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/spf13/cobra v1.10.2 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
-	github.com/yalue/onnxruntime_go v1.27.0 // indirect
-	golang.org/x/image v0.48.0 // indirect
-	golang.org/x/sync v0.25.0 // indirect
 )

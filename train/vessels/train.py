@@ -230,6 +230,8 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     start = 0
     ckpt_path = os.path.join(args.work, "ckpt.pt")
+    if args.export_only and not os.path.exists(ckpt_path):
+        sys.exit(f"--export-only: no checkpoint at {ckpt_path}")
     if (args.resume or args.export_only) and os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=device)
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); start = ck["step"]
@@ -261,6 +263,7 @@ def main():
     say(f"training-set F1 {f1:.4f} at threshold {thr:.2f}")
 
     model.cpu()
+    model.eval()
     onnx_path = os.path.join(args.out, "vessels.onnx")
     dummy = torch.zeros(1, 3, 64, 64)
     torch.onnx.export(model, dummy, onnx_path + ".tmp", opset_version=17,
@@ -288,8 +291,31 @@ def main():
     with open(os.path.join(args.out, "vessels.json"), "w") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")
-    # A parity fixture: Go's normalization and ONNX Runtime output must match these.
+    write_parity(model, os.path.join(repo, "internal", "vessels", "testdata", "parity.json"))
     say(f"exported {onnx_path}")
+
+
+def parity_pattern(h=40, w=48):
+    """A deterministic RGB test card with a dark (outside-FOV) corner."""
+    y, x = np.mgrid[0:h, 0:w]
+    rgb = np.stack([(x * 37 + y * 11) % 256, (x * 5 + y * 23 + 40) % 256, (x * y) % 200], axis=2)
+    rgb[(x < 10) & (y < 8)] = 10
+    return rgb.astype(np.uint8)
+
+
+def write_parity(model, path):
+    """Go's Normalize plus ONNX Runtime must reproduce these numbers (internal/vessels)."""
+    import base64
+    rgb = parity_pattern()
+    x = fov_normalize(rgb)
+    with torch.no_grad():
+        prob = torch.sigmoid(model(torch.from_numpy(x).unsqueeze(0)))[0, 0].numpy()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"height": rgb.shape[0], "width": rgb.shape[1],
+                   "rgb_base64": base64.b64encode(rgb.tobytes()).decode(),
+                   "input": [round(float(v), 6) for v in x.ravel()],
+                   "prob": [round(float(v), 6) for v in prob.ravel()]}, f)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image/png"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/retinalgpt/retinalgpt/assets/sample"
+	"github.com/retinalgpt/retinalgpt/internal/analysis"
+	"github.com/retinalgpt/retinalgpt/internal/fundus"
+	"github.com/retinalgpt/retinalgpt/internal/overlay"
+	"github.com/retinalgpt/retinalgpt/internal/report"
+)
+
+type analyzeFlags struct {
+	rt         runtimeFlags
+	out        string
+	jsonOut    bool
+	noFiles    bool
+	size       int
+	umPerPx    float64
+	fovDegrees float64
+	maxMP      float64
+}
+
+func newAnalyzeCmd() *cobra.Command {
+	var f analyzeFlags
+	cmd := &cobra.Command{
+		Use:   "analyze [IMAGE ...]",
+		Short: "Analyze fundus photographs; without IMAGE, the bundled sample",
+		Long: `Analyze one or more colour fundus photographs (JPEG, PNG, TIFF, GIF, BMP,
+PPM/PGM). For each photo it prints a summary and writes, into --out,
+NAME_report.json (the versioned Report, see docs/report.md) and
+NAME_overlay.png (vessels and field of view drawn on the photo).
+
+Without IMAGE it analyzes the bundled sample photograph (IDRiD_055, CC BY 4.0).
+A photo that cannot be read is reported and skipped; the exit status is
+then non-zero (3: unreadable image, 4: not a fundus photo, 5: ONNX Runtime
+missing).`,
+		Example: `  retinalgpt analyze
+  retinalgpt analyze photo.jpg --out results/ --um-per-px 6.5
+  retinalgpt analyze *.tif --fov-degrees 45 --json > reports.jsonl`,
+		Args: checkArgs(cobra.ArbitraryArgs),
+		RunE: func(cmd *cobra.Command, args []string) error { return runAnalyze(cmd, f, args) },
+	}
+	f.rt.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVarP(&f.out, "out", "o", ".", "folder for the report and overlay files")
+	fl.BoolVar(&f.jsonOut, "json", false, "print each Report as one line of JSON instead of the summary")
+	fl.BoolVar(&f.noFiles, "no-files", false, "write no files, only print")
+	fl.IntVar(&f.size, "size", analysis.DefaultSize, "side of the square analysis image in pixels")
+	fl.Float64Var(&f.umPerPx, "um-per-px", 0, "micrometres per original pixel, if known (overrides --fov-degrees)")
+	fl.Float64Var(&f.fovDegrees, "fov-degrees", 0, "camera field of view in degrees (e.g. 45), used for micrometres")
+	fl.Float64Var(&f.maxMP, "max-megapixels", 100, "refuse images larger than this (decompression-bomb guard)")
+	return cmd
+}
+
+func runAnalyze(cmd *cobra.Command, f analyzeFlags, args []string) error {
+	if f.size < 64 || f.size > 4096 {
+		return usageError{fmt.Errorf("--size %d: want 64..4096", f.size)}
+	}
+	if f.umPerPx < 0 || f.fovDegrees < 0 || f.fovDegrees > 200 {
+		return usageError{errors.New("--um-per-px and --fov-degrees must be positive (field of view at most 200 degrees)")}
+	}
+	if !f.noFiles {
+		if err := checkOutDir(f.out); err != nil {
+			return err
+		}
+		if err := checkStems(args); err != nil {
+			return err
+		}
+	}
+	lim := fundus.Limits{MaxPixels: int64(f.maxMP * 1e6)}
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+
+	var an *analysis.Analyzer
+	defer func() {
+		if an != nil {
+			an.Close()
+		}
+	}()
+	inputs := args
+	if len(inputs) == 0 {
+		inputs = []string{""} // the bundled sample
+	}
+	var firstErr error
+	failed := 0
+	for i, path := range inputs {
+		if len(inputs) > 1 {
+			fmt.Fprintf(stderr, "[%d/%d] %s\n", i+1, len(inputs), path)
+		}
+		err := func() error {
+			img, err := loadInput(path, lim)
+			if err != nil {
+				return err
+			}
+			if an == nil {
+				if an, err = analysis.New(analysis.Config{Runtime: f.rt.config(), Version: softwareVersion()}); err != nil {
+					return err
+				}
+			}
+			res, err := an.Analyze(cmd.Context(), img, analysis.Options{Size: f.size, UmPerPx: f.umPerPx, FOVDegrees: f.fovDegrees})
+			if err != nil {
+				return err
+			}
+			var written []string
+			if !f.noFiles {
+				if written, err = writeOutputs(f.out, res); err != nil {
+					return err
+				}
+			}
+			if f.jsonOut {
+				var buf bytes.Buffer
+				if err := res.Report.Encode(&buf); err != nil {
+					return err
+				}
+				_, err = stdout.Write(compactJSON(buf.Bytes()))
+				return err
+			}
+			printSummary(stdout, res.Report, written)
+			if path == "" {
+				fmt.Fprintln(stdout, sample.Attribution)
+			}
+			return nil
+		}()
+		if err != nil {
+			failed++
+			if firstErr == nil {
+				firstErr = err
+			}
+			if len(inputs) > 1 {
+				fmt.Fprintln(stderr, "retinalgpt:", err)
+			}
+			if exitCode(err) == exitNoRuntime || errors.Is(err, cmd.Context().Err()) && cmd.Context().Err() != nil {
+				return err // nothing else can succeed
+			}
+		}
+	}
+	if failed > 1 || (failed == 1 && len(inputs) > 1) {
+		return fmt.Errorf("%d of %d images failed; first: %w", failed, len(inputs), firstErr)
+	}
+	return firstErr
+}
+
+func loadInput(path string, lim fundus.Limits) (*fundus.Image, error) {
+	if path == "" {
+		return fundus.Decode(bytes.NewReader(sample.Photo()), sample.Name, lim)
+	}
+	return fundus.Load(path, lim)
+}
+
+func checkOutDir(dir string) error {
+	if err := ensureDir(dir); err != nil {
+		return fmt.Errorf("--out %s: %w", dir, err)
+	}
+	return nil
+}
+
+// checkStems refuses two inputs that would write the same output files.
+func checkStems(paths []string) error {
+	seen := map[string]string{}
+	for _, p := range paths {
+		s := stem(p)
+		if other, ok := seen[s]; ok {
+			return usageError{fmt.Errorf("%s and %s would both write %s_report.json; analyze them into different --out folders", other, p, s)}
+		}
+		seen[s] = p
+	}
+	return nil
+}
+
+func stem(path string) string {
+	base := filepath.Base(path)
+	return strings.TrimSuffix(base, filepath.Ext(base))
+}
+
+func writeOutputs(dir string, res *analysis.Result) ([]string, error) {
+	s := stem(res.Image.Name)
+	jsonPath := filepath.Join(dir, s+"_report.json")
+	pngPath := filepath.Join(dir, s+"_overlay.png")
+	fov := res.Normalized.FOV
+	img := overlay.Draw(res.Image.Pix, overlay.Layers{Vessels: res.VesselMask, FOV: &overlay.Circle{X: fov.CX, Y: fov.CY, R: fov.Radius}})
+	if err := writeFileAtomic(pngPath, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(jsonPath, res.Report.Encode); err != nil {
+		return nil, err
+	}
+	return []string{jsonPath, pngPath}, nil
+}
+
+func compactJSON(b []byte) []byte {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return b
+	}
+	return append(buf.Bytes(), '\n')
+}
+
+func printSummary(w io.Writer, r *report.Report, written []string) {
+	fmt.Fprintf(w, "%s — %s %dx%d\n", r.Image.File, strings.ToUpper(r.Image.Format), r.Image.Width, r.Image.Height)
+	clip := "not clipped"
+	if len(r.FOV.Clipped) > 0 {
+		clip = "clipped at " + strings.Join(r.FOV.Clipped, ", ")
+	}
+	fmt.Fprintf(w, "  field of view  centre (%.1f, %.1f) px, radius %.1f px, %s, %.0f%% of the circle inside the photo\n",
+		r.FOV.Center.X, r.FOV.Center.Y, r.FOV.RadiusPx, clip, 100*r.FOV.Coverage)
+	if r.Calibration.UmPerPx > 0 {
+		fmt.Fprintf(w, "  calibration    %.3f µm/px (%s)\n", r.Calibration.UmPerPx, r.Calibration.Source)
+	} else {
+		fmt.Fprintf(w, "  calibration    %s: %s\n", r.Calibration.Source, r.Calibration.Note)
+	}
+	if v := r.Vessels; v != nil {
+		fmt.Fprintf(w, "  vessels        density %.4f of the field of view (%d of %d px, unitless); mean probability %.3f\n",
+			v.DensityFOV, v.VesselPx, v.FOVPx, v.MeanProbFOV)
+		fmt.Fprintf(w, "                 model %s, threshold %.2f\n", v.Model, v.Threshold)
+	}
+	var parts []string
+	var total float64
+	for _, t := range r.Timings {
+		parts = append(parts, fmt.Sprintf("%s %.0f ms", t.Stage, t.Ms))
+		total += t.Ms
+	}
+	fmt.Fprintf(w, "  timings        %s (total %.0f ms)\n", strings.Join(parts, ", "), total)
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "  warning        %s\n", warn)
+	}
+	if len(written) > 0 {
+		fmt.Fprintf(w, "  wrote          %s\n", strings.Join(written, ", "))
+	}
+}

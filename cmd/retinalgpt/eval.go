@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/retinalgpt/retinalgpt/internal/analysis"
+	"github.com/retinalgpt/retinalgpt/internal/eval"
+	"github.com/retinalgpt/retinalgpt/internal/fundus"
+)
+
+func newEvalCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Measure accuracy against labelled datasets",
+		Long: `Measure RetinalGPT against labelled datasets. Each subcommand takes --root,
+a folder in the layout of the matching ../shared/datasets folder, so it runs
+unchanged on other copies of the same dataset, prints a table, and with
+--json prints one JSON object with the same figures.`,
+	}
+	cmd.AddCommand(newEvalVesselsCmd())
+	return cmd
+}
+
+type evalVesselFlags struct {
+	rt      runtimeFlags
+	dataset string
+	root    string
+	split   string
+	size    int
+	jsonOut bool
+}
+
+func newEvalVesselsCmd() *cobra.Command {
+	var f evalVesselFlags
+	cmd := &cobra.Command{
+		Use:   "vessels --dataset drive|chase --root DIR",
+		Short: "Vessel segmentation: AUC, F1, accuracy, sensitivity, specificity inside the FOV",
+		Long: `Evaluate vessel segmentation inside the field of view, per image and overall
+(all FOV pixels pooled), at the model's fixed threshold.
+
+Layouts: drive: DIR/test/{images,1st_manual,mask} (or DIR itself holding
+those folders); chase: DIR/{images,manual}, test split = children 11-14
+(the vessel model trained on children 01-10). A missing mask/ folder means
+the FOV is detected from the photo.
+
+--size 0 (default) runs the model on the photo's own pixels; --size N runs
+the whole analyze pipeline (FOV crop, resize to NxN, back to original).`,
+		Example: `  retinalgpt eval vessels --dataset drive --root ../shared/datasets/drive
+  retinalgpt eval vessels --dataset chase --root ../shared/datasets/chase_db1 --json`,
+		Args: checkArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error { return runEvalVessels(cmd, f) },
+	}
+	f.rt.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.dataset, "dataset", "", "dataset layout: drive or chase (required)")
+	fl.StringVar(&f.root, "root", "", "dataset folder (required)")
+	fl.StringVar(&f.split, "split", "test", "split: test, training, or all (chase)")
+	fl.IntVar(&f.size, "size", 0, "0: model on original pixels; N: full pipeline at analysis size N")
+	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object instead of the table")
+	return cmd
+}
+
+func runEvalVessels(cmd *cobra.Command, f evalVesselFlags) error {
+	if f.dataset == "" || f.root == "" {
+		return usageError{errors.New("--dataset and --root are required")}
+	}
+	if f.size != 0 && (f.size < 64 || f.size > 4096) {
+		return usageError{fmt.Errorf("--size %d: want 0 or 64..4096", f.size)}
+	}
+	set, err := eval.OpenVesselSet(f.dataset, f.root, f.split)
+	if err != nil {
+		return err
+	}
+	an, err := analysis.New(analysis.Config{Runtime: f.rt.config(), Version: softwareVersion()})
+	if err != nil {
+		return err
+	}
+	defer an.Close()
+	seg := func(ctx context.Context, img *fundus.Image) ([]float32, float64, error) {
+		if f.size == 0 {
+			m, err := an.Segmenter().Segment(ctx, img.Pix)
+			if err != nil {
+				return nil, 0, err
+			}
+			return m.Prob, m.Threshold, nil
+		}
+		res, err := an.Analyze(ctx, img, analysis.Options{Size: f.size})
+		if err != nil {
+			return nil, 0, err
+		}
+		return res.VesselProb, res.Report.Vessels.Threshold, nil
+	}
+	stderr := cmd.ErrOrStderr()
+	rep, err := eval.EvalVessels(cmd.Context(), set, seg, func(done, total int, id string) {
+		fmt.Fprintf(stderr, "\r[%d/%d] %s   ", done, total, id)
+		if done == total {
+			fmt.Fprintln(stderr)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if f.jsonOut {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			*eval.VesselReport
+			Size  int    `json:"analysis_size"`
+			Model string `json:"model"`
+		}{rep, f.size, an.Segmenter().Model().Meta.Version})
+	}
+	printVesselTable(cmd.OutOrStdout(), rep, f.size)
+	return nil
+}
+
+func printVesselTable(w io.Writer, r *eval.VesselReport, size int) {
+	mode := "model on original pixels"
+	if size > 0 {
+		mode = fmt.Sprintf("full pipeline at analysis size %d", size)
+	}
+	fmt.Fprintf(w, "Vessel segmentation: %s %s split, %d images, %s\n", r.Dataset, r.Split, len(r.Images), r.Dir)
+	fmt.Fprintf(w, "Inside the field of view, threshold %.2f (fixed), %s\n\n", r.Threshold, mode)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "image\tAUC\tF1\taccuracy\tsensitivity\tspecificity\tFOV px\t")
+	row := func(name string, s eval.Scores, extra string) {
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%s\t\n", name, s.AUC, s.F1, s.Accuracy, s.Sensitivity, s.Specificity, extra)
+	}
+	for _, im := range r.Images {
+		px := fmt.Sprint(im.FOVPx)
+		if !im.MaskGiven {
+			px += "*"
+		}
+		row(im.ID, im.Scores, px)
+	}
+	fmt.Fprintln(tw, "\t\t\t\t\t\t\t")
+	row("overall (pooled)", r.Overall, "")
+	row("mean per image", r.MeanPerImage, "")
+	tw.Flush()
+	fmt.Fprintf(w, "\nmedian %.2f s per image, %.1f s in all", r.MedianImageS, r.Seconds)
+	for _, im := range r.Images {
+		if !im.MaskGiven {
+			fmt.Fprint(w, "; * FOV detected (no mask file)")
+			break
+		}
+	}
+	fmt.Fprintln(w)
+}

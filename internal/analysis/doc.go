@@ -1,0 +1,12 @@
+// Package analysis is the pipeline: a decoded photo in, a Report and its
+// pixel products (vessel maps at original resolution) out.
+//
+// Stages run in one direction: field of view and normalization (fundus),
+// models (vessels), then measurements; each adds its section to the Report
+// and its wall time to Report.Timings. An Analyzer holds the model sessions,
+// created once; Analyze is safe for concurrent use.
+//
+// It may import any analysis-stage package (fundus, infer, vessels, …),
+// report and models; it must not import the consumers (cmd, assistant,
+// server, dataset, eval).
+package analysis

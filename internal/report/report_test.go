@@ -1,0 +1,109 @@
+package report
+
+import (
+	"bytes"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// jsonPaths lists every JSON field path of t, e.g. "fov.center.x_norm".
+func jsonPaths(t reflect.Type, prefix string, out *[]string) {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || t == reflect.TypeOf(time.Time{}) {
+		return
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		p := name
+		if prefix != "" {
+			p = prefix + "." + name
+		}
+		*out = append(*out, p)
+		jsonPaths(f.Type, p, out)
+	}
+}
+
+// The schema document must name every field the JSON can carry.
+func TestSchemaDocumentCoversEveryField(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/report.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	jsonPaths(reflect.TypeOf(Report{}), "", &paths)
+	if len(paths) < 20 {
+		t.Fatalf("found only %d fields; reflection walk is broken", len(paths))
+	}
+	for _, p := range paths {
+		if !bytes.Contains(doc, []byte("`"+p+"`")) {
+			t.Errorf("docs/report.md does not document `%s`", p)
+		}
+	}
+	if !bytes.Contains(doc, []byte(SchemaVersion)) {
+		t.Errorf("docs/report.md does not mention schema version %s", SchemaVersion)
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	r := &Report{
+		SchemaVersion: SchemaVersion,
+		ID:            "abc",
+		CreatedAt:     time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Image:         Image{File: "x.jpg", Width: 100, Height: 50},
+		FOV:           FOV{Center: NewPoint(50, 25, 100, 50), RadiusPx: 24, Clipped: []string{"top"}},
+		Vessels:       &Vessels{VesselPx: 10, FOVPx: 100, DensityFOV: 0.1},
+	}
+	var buf bytes.Buffer
+	if err := r.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, r) {
+		t.Fatalf("round trip changed the report:\n got %+v\nwant %+v", got, r)
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	for name, in := range map[string]string{
+		"not json":       "hello",
+		"future major":   `{"schema_version":"2.0.0"}`,
+		"missing schema": `{}`,
+	} {
+		if _, err := Decode(strings.NewReader(in)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestPointAndRound(t *testing.T) {
+	tests := []struct {
+		x, y         float64
+		w, h         int
+		wantX, wantY float64
+	}{
+		{1072, 712, 2144, 1424, 0.5, 0.5},
+		{0, 1424, 2144, 1424, 0, 1},
+		{1, 1, 3, 3, 0.3333, 0.3333},
+	}
+	for _, tc := range tests {
+		p := NewPoint(tc.x, tc.y, tc.w, tc.h)
+		if p.XNorm != tc.wantX || p.YNorm != tc.wantY {
+			t.Errorf("NewPoint(%v,%v) norm = (%v,%v), want (%v,%v)", tc.x, tc.y, p.XNorm, p.YNorm, tc.wantX, tc.wantY)
+		}
+	}
+	if got := Round(-1.23456, 3); got != -1.235 {
+		t.Errorf("Round(-1.23456,3) = %v", got)
+	}
+}

@@ -1,0 +1,146 @@
+package vessels
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"image"
+	"math"
+	"os"
+	"testing"
+
+	"github.com/retinalgpt/retinalgpt/internal/infer"
+	"github.com/retinalgpt/retinalgpt/models"
+)
+
+// parity.json is written by train/vessels/train.py at export: an RGB test
+// card, the normalized input PyTorch computed from it, and the PyTorch
+// model's probabilities. Go must reproduce both.
+type parity struct {
+	Height, Width int
+	RGB           string    `json:"rgb_base64"`
+	Input         []float32 `json:"input"`
+	Prob          []float32 `json:"prob"`
+}
+
+func loadParity(t *testing.T) (*image.NRGBA, parity) {
+	t.Helper()
+	b, err := os.ReadFile("testdata/parity.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p parity
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(p.RGB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, p.Width, p.Height))
+	for i := 0; i < p.Width*p.Height; i++ {
+		copy(img.Pix[4*i:4*i+3], raw[3*i:3*i+3])
+		img.Pix[4*i+3] = 255
+	}
+	return img, p
+}
+
+// openRuntime skips when ONNX Runtime is absent, unless CI demands it.
+func openRuntime(t testing.TB) *infer.Runtime {
+	t.Helper()
+	rt, err := infer.Open(infer.Config{Threads: 2})
+	if errors.Is(err, infer.ErrRuntimeMissing) && os.Getenv("RETINALGPT_REQUIRE_ORT") == "" {
+		t.Skipf("ONNX Runtime not installed (%v); set RETINALGPT_REQUIRE_ORT=1 to make this a failure", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	return rt
+}
+
+func TestNormalizeMatchesTraining(t *testing.T) {
+	img, p := loadParity(t)
+	m, err := models.Vessels()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Normalize(img, m.Meta.FOVThreshold)
+	if len(got.Data) != len(p.Input) {
+		t.Fatalf("%d values, want %d", len(got.Data), len(p.Input))
+	}
+	for i := range got.Data {
+		if d := math.Abs(float64(got.Data[i] - p.Input[i])); d > 1e-4 {
+			t.Fatalf("input[%d] = %v, PyTorch had %v", i, got.Data[i], p.Input[i])
+		}
+	}
+}
+
+func TestSegmentMatchesPyTorch(t *testing.T) {
+	img, p := loadParity(t)
+	m, err := models.Vessels()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg, err := New(openRuntime(t), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Close()
+	got, err := seg.Segment(context.Background(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var worst float64
+	for i := range got.Prob {
+		worst = math.Max(worst, math.Abs(float64(got.Prob[i]-p.Prob[i])))
+	}
+	if worst > 1e-3 {
+		t.Fatalf("max |Go-PyTorch| probability difference %.2g, want <= 1e-3", worst)
+	}
+}
+
+func TestSegmentConcurrent(t *testing.T) {
+	img, _ := loadParity(t)
+	m, err := models.Vessels()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg, err := New(openRuntime(t), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Close()
+	want, err := seg.Segment(context.Background(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			got, err := seg.Segment(context.Background(), img)
+			if err == nil {
+				for i := range got.Prob {
+					if got.Prob[i] != want.Prob[i] {
+						err = errors.New("concurrent run gave a different result")
+						break
+					}
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestSegmentRejectsTinyImage(t *testing.T) {
+	s := newWithRunner(nil, models.Model{})
+	if _, err := s.Segment(context.Background(), image.NewNRGBA(image.Rect(0, 0, 8, 8))); err == nil {
+		t.Fatal("no error for an 8x8 image")
+	}
+}

@@ -1,0 +1,60 @@
+// Package models holds the embedded ONNX models and their metadata.
+//
+// Each model NAME has NAME.onnx (the graph, produced by train/NAME), NAME.json
+// (what Go needs to feed it: normalization, threshold, provenance) and
+// NAME.md (the model card). This package only embeds and parses; it imports
+// nothing but the standard library.
+package models
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+)
+
+//go:embed vessels.onnx
+var vesselsONNX []byte
+
+//go:embed vessels.json
+var vesselsJSON []byte
+
+// Meta is a model's sidecar JSON.
+type Meta struct {
+	Name             string  `json:"name"`
+	Version          string  `json:"version"`
+	Task             string  `json:"task"`
+	Input            string  `json:"input"`
+	Output           string  `json:"output"`
+	OutputActivation string  `json:"output_activation"`
+	Channels         string  `json:"channels"`
+	Normalization    string  `json:"normalization"`
+	FOVThreshold     int     `json:"fov_threshold"`
+	SizeMultiple     int     `json:"size_multiple"`
+	Threshold        float64 `json:"threshold"`
+	TrainData        string  `json:"train_data"`
+}
+
+// Model is an embedded model: its graph, metadata and content digest.
+type Model struct {
+	Meta   Meta
+	ONNX   []byte
+	SHA256 string
+}
+
+// Vessels returns the binary vessel segmentation model.
+func Vessels() (Model, error) { return load("vessels", vesselsONNX, vesselsJSON) }
+
+func load(name string, onnx, meta []byte) (Model, error) {
+	var m Model
+	if err := json.Unmarshal(meta, &m.Meta); err != nil {
+		return Model{}, fmt.Errorf("model %s: metadata: %w", name, err)
+	}
+	if len(onnx) == 0 {
+		return Model{}, fmt.Errorf("model %s: embedded ONNX file is empty", name)
+	}
+	sum := sha256.Sum256(onnx)
+	m.ONNX, m.SHA256 = onnx, hex.EncodeToString(sum[:])
+	return m, nil
+}
