@@ -157,3 +157,15 @@ func TestAnalyzeSample(t *testing.T) {
 		t.Errorf("overlay missing or tiny: %v", err)
 	}
 }
+
+func TestAnalyzeWithoutRuntime(t *testing.T) {
+	t.Setenv("ONNXRUNTIME_LIB", filepath.Join(t.TempDir(), "libonnxruntime.so"))
+	out := t.TempDir()
+	_, stderr, code := run(t, "analyze", "--out", out)
+	if code != exitNoRuntime || !strings.Contains(stderr, infer.FetchCommand) {
+		t.Fatalf("exit %d, stderr %q: want %d and the command that fixes it", code, stderr, exitNoRuntime)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("left files: %v", entries)
+	}
+}

@@ -119,18 +119,7 @@ func (g *grey) largestRegion(t float64) ([]bool, int) {
 					stack = append(stack, n)
 				}
 			}
-			if x := i % g.w; x > 0 {
-				push(i - 1)
-			}
-			if x := i % g.w; x < g.w-1 {
-				push(i + 1)
-			}
-			if i >= g.w {
-				push(i - g.w)
-			}
-			if i+g.w < len(g.v) {
-				push(i + g.w)
-			}
+			g.neighbours4(i, push)
 		}
 		if area > bestArea {
 			best, bestArea = next, area
@@ -224,18 +213,7 @@ func (g *grey) fillHoles(region []bool) int {
 	for len(stack) > 0 {
 		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if x := i % g.w; x > 0 {
-			push(i - 1)
-		}
-		if x := i % g.w; x < g.w-1 {
-			push(i + 1)
-		}
-		if i >= g.w {
-			push(i - g.w)
-		}
-		if i+g.w < len(region) {
-			push(i + g.w)
-		}
+		g.neighbours4(i, push)
 	}
 	area := 0
 	for i := range region {
@@ -245,4 +223,20 @@ func (g *grey) fillHoles(region []bool) int {
 		}
 	}
 	return area
+}
+
+// neighbours4 calls f with the 4-connected neighbours of pixel index i.
+func (g *grey) neighbours4(i int, f func(int)) {
+	if x := i % g.w; x > 0 {
+		f(i - 1)
+	}
+	if x := i % g.w; x < g.w-1 {
+		f(i + 1)
+	}
+	if i >= g.w {
+		f(i - g.w)
+	}
+	if i+g.w < len(g.v) {
+		f(i + g.w)
+	}
 }

@@ -60,6 +60,20 @@ func openRuntime(t testing.TB) *infer.Runtime {
 	return rt
 }
 
+func newSegmenter(t *testing.T) *Segmenter {
+	t.Helper()
+	m, err := models.Vessels()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg, err := New(openRuntime(t), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { seg.Close() })
+	return seg
+}
+
 func TestNormalizeMatchesTraining(t *testing.T) {
 	img, p := loadParity(t)
 	m, err := models.Vessels()
@@ -79,15 +93,7 @@ func TestNormalizeMatchesTraining(t *testing.T) {
 
 func TestSegmentMatchesPyTorch(t *testing.T) {
 	img, p := loadParity(t)
-	m, err := models.Vessels()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seg, err := New(openRuntime(t), m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer seg.Close()
+	seg := newSegmenter(t)
 	got, err := seg.Segment(context.Background(), img)
 	if err != nil {
 		t.Fatal(err)
@@ -103,15 +109,7 @@ func TestSegmentMatchesPyTorch(t *testing.T) {
 
 func TestSegmentConcurrent(t *testing.T) {
 	img, _ := loadParity(t)
-	m, err := models.Vessels()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seg, err := New(openRuntime(t), m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer seg.Close()
+	seg := newSegmenter(t)
 	want, err := seg.Segment(context.Background(), img)
 	if err != nil {
 		t.Fatal(err)

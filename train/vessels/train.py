@@ -179,7 +179,7 @@ def best_threshold(model, images, labels, fovs, device):
         probs.append(p[fov]); truth.append(lab[fov] > 0.5)
     probs, truth = np.concatenate(probs), np.concatenate(truth)
     best = (0.0, 0.5)
-    for t in np.arange(0.30, 0.71, 0.02):
+    for t in np.arange(0.20, 0.81, 0.02):
         pred = probs >= t
         tp = float((pred & truth).sum()); fp = float((pred & ~truth).sum()); fn = float((~pred & truth).sum())
         f1 = 2 * tp / max(2 * tp + fp + fn, 1)
@@ -200,8 +200,11 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--parity", default=os.path.join(repo, "internal", "vessels", "testdata", "parity.json"),
+                    help="where to write the Go parity fixture")
     ap.add_argument("--resume", action="store_true", help="continue from WORK/ckpt.pt")
-    ap.add_argument("--export-only", action="store_true", help="export WORK/ckpt.pt without training")
+    ap.add_argument("--export-only", action="store_true",
+                    help="export WORK/ckpt.pt without training (pass the --batch/--patch/--seed it was trained with)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -281,8 +284,8 @@ def main():
         "normalization": "fov_standardize",
         "fov_threshold": FOV_THRESHOLD,
         "size_multiple": 8,
-        "threshold": thr,
-        "train_steps": args.steps,
+        "threshold": round(thr, 2),
+        "train_steps": start if args.export_only else args.steps,
         "train_patch": args.patch,
         "train_batch": args.batch,
         "train_seed": args.seed,
@@ -291,7 +294,7 @@ def main():
     with open(os.path.join(args.out, "vessels.json"), "w") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")
-    write_parity(model, os.path.join(repo, "internal", "vessels", "testdata", "parity.json"))
+    write_parity(model, args.parity)
     say(f"exported {onnx_path}")
 
 
