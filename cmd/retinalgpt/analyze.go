@@ -221,6 +221,16 @@ func printSummary(w io.Writer, r *report.Report, written []string) {
 		fmt.Fprintf(w, "  vessels        density %.4f of the field of view (%d of %d px, unitless); mean probability %.3f\n",
 			v.DensityFOV, v.VesselPx, v.FOVPx, v.MeanProbFOV)
 		fmt.Fprintf(w, "                 model %s, threshold %.2f\n", v.Model, v.Threshold)
+		if m := v.Measures; m != nil {
+			width := fmt.Sprintf("%.2f px", m.AverageWidthPx)
+			if m.AverageWidthUm > 0 {
+				width += fmt.Sprintf(" (%.1f µm)", m.AverageWidthUm)
+			}
+			fmt.Fprintf(w, "  biomarkers     fractal dimension %.4f (mask, AutoMorph) / %.4f (skeleton); average width %s\n",
+				m.FractalDimensionMask, m.FractalDimensionSkeleton, width)
+			fmt.Fprintf(w, "                 distance tortuosity %.4f; %d segments, %d branch points; centreline %.0f px\n",
+				m.DistanceTortuosity, m.SegmentCount, m.BranchPoints, m.CentrelineLengthPx)
+		}
 	}
 	var parts []string
 	var total float64

@@ -121,6 +121,13 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 	res.VesselProb = n.ResampleToOriginal(vm.Prob, img.Width, img.Height)
 	res.VesselMask, rep.Vessels = vesselSection(res.VesselProb, fovMask, fovPx, img.Width, img.Height, vm.Threshold, a.vessels.Model())
 	clock.lap(rep, "vessels_to_original")
+
+	m, err := vesselMeasures(vm, n, rep.Calibration.UmPerPx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", img.Name, err)
+	}
+	rep.Vessels.Measures = m
+	clock.lap(rep, "biomarkers")
 	return res, nil
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 // SchemaVersion is the version of the Report's JSON layout.
-const SchemaVersion = "1.0.0"
+const SchemaVersion = "1.1.0"
 
 // Report is everything one analysis of one photograph found.
 type Report struct {
@@ -103,6 +103,33 @@ type Vessels struct {
 	DensityFOV   float64 `json:"density_fov"`   // vessel_px / fov_px (unitless, 0..1)
 	MeanProbFOV  float64 `json:"mean_prob_fov"` // mean vessel probability over the FOV
 	ResolutionPx string  `json:"resolution"`    // "original": counts are at the original resolution
+	// Measures are the vascular biomarkers of the whole vessel tree.
+	Measures *VesselMeasures `json:"measures,omitempty"`
+}
+
+// VesselMeasures are whole-tree vascular biomarkers. They are measured on
+// the analysis frame (the same square size for every photo, so fractal
+// dimension and counts are comparable across cameras); lengths and widths
+// are converted to original-image pixels, and to micrometres when the
+// report is calibrated.
+type VesselMeasures struct {
+	MeasuredAt               string  `json:"measured_at"` // "analysis_frame"
+	FractalDimensionMask     float64 `json:"fractal_dimension_mask"`
+	FractalDimensionSkeleton float64 `json:"fractal_dimension_skeleton"`
+	DensityFrame             float64 `json:"density_frame"`
+	AverageWidthPx           float64 `json:"average_width_px"`
+	AverageWidthUm           float64 `json:"average_width_um,omitempty"`
+	MedianSegmentWidthPx     float64 `json:"median_segment_width_px"`
+	MedianSegmentWidthUm     float64 `json:"median_segment_width_um,omitempty"`
+	DistanceTortuosity       float64 `json:"distance_tortuosity"`
+	SquaredCurvatureTort     float64 `json:"squared_curvature_tortuosity_per_px2"`
+	TortuosityDensity        float64 `json:"tortuosity_density_per_px"`
+	MeanBranchingAngleDeg    float64 `json:"mean_branching_angle_deg"`
+	SegmentCount             int     `json:"segment_count"`
+	BranchPoints             int     `json:"branch_point_count"`
+	EndPoints                int     `json:"end_point_count"`
+	CentrelineLengthPx       float64 `json:"centreline_length_px"`
+	CentrelineLengthUm       float64 `json:"centreline_length_um,omitempty"`
 }
 
 // Timing is the wall time of one stage.
