@@ -116,7 +116,7 @@ qualified clinician.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newAnalyzeCmd(), newEvalCmd(), newVersionCmd())
+	root.AddCommand(newAnalyzeCmd(), newBiomarkersCmd(), newEvalCmd(), newVersionCmd())
 	return root
 }
 

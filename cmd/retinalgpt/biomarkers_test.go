@@ -1,0 +1,117 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/retinalgpt/retinalgpt/internal/synth"
+)
+
+func writePNG(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	if err := png.Encode(out, img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBiomarkersFromMask(t *testing.T) {
+	f, err := synth.Generate(synth.Spec{Size: 384, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	mask, fov := filepath.Join(dir, "vessels.png"), filepath.Join(dir, "fov.png")
+	writePNG(t, mask, f.VesselMask)
+	writePNG(t, fov, f.FOVMask)
+
+	stdout, stderr, code := run(t, "biomarkers", "--mask", mask, "--fov", fov, "--format", "csv", "--um-per-px", "10")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rows, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("want a header and one row, got %d rows (%v):\n%s", len(rows), err, stdout)
+	}
+	autoMorph := []string{"Name", "Fractal_dimension", "Vessel_density", "Average_width", "Distance_tortuosity", "Squared_curvature_tortuosity", "Tortuosity_density"}
+	for i, want := range autoMorph {
+		if rows[0][i] != want {
+			t.Errorf("column %d is %q, want AutoMorph's %q", i, rows[0][i], want)
+		}
+	}
+	if !strings.Contains(strings.Join(rows[0], ","), "average_width_um") {
+		t.Error("no µm columns although --um-per-px was given")
+	}
+
+	stdout, stderr, code = run(t, "biomarkers", "--mask", mask, "--fov", fov, "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got struct {
+		Measures struct {
+			Density float64 `json:"vessel_density_fov"`
+			FD      float64 `json:"fractal_dimension_mask"`
+		} `json:"measures"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	var vessel, inFOV int
+	for i, v := range f.FOVMask.Pix {
+		if v > 0 {
+			inFOV++
+			if f.VesselMask.Pix[i] > 0 {
+				vessel++
+			}
+		}
+	}
+	if want := float64(vessel) / float64(inFOV); got.Measures.Density < want-1e-9 || got.Measures.Density > want+1e-9 {
+		t.Errorf("density %v, the drawn mask has %v", got.Measures.Density, want)
+	}
+	if got.Measures.FD < 1 || got.Measures.FD > 2 {
+		t.Errorf("fractal dimension %v outside (1, 2)", got.Measures.FD)
+	}
+
+	for _, args := range [][]string{
+		{"biomarkers"},
+		{"biomarkers", "--mask", mask, "--format", "xml"},
+	} {
+		if _, _, code := run(t, args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+	if _, _, code := run(t, "biomarkers", "--mask", filepath.Join(dir, "none.png")); code == 0 {
+		t.Error("a missing mask succeeded")
+	}
+}
+
+// Every manual vessel mask of DRIVE and CHASE_DB1 must measure without error.
+func TestBiomarkersOnManualMasks(t *testing.T) {
+	globs := []string{
+		"../../../shared/datasets/drive/*/1st_manual/*.gif",
+		"../../../shared/datasets/chase_db1/manual/*_1stHO.png",
+	}
+	var masks []string
+	for _, g := range globs {
+		m, _ := filepath.Glob(g)
+		masks = append(masks, m...)
+	}
+	if len(masks) == 0 {
+		t.Skip("../shared/datasets not available")
+	}
+	for _, m := range masks {
+		if _, stderr, code := run(t, "biomarkers", "--mask", m, "--format", "json"); code != 0 {
+			t.Errorf("%s: exit %d: %s", m, code, stderr)
+		}
+	}
+}
