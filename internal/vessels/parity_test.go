@@ -80,7 +80,7 @@ func TestNormalizeMatchesTraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := Normalize(img, m.Meta.FOVThreshold)
+	got := infer.FOVStandardize(img, m.Meta.FOVThreshold)
 	if len(got.Data) != len(p.Input) {
 		t.Fatalf("%d values, want %d", len(got.Data), len(p.Input))
 	}

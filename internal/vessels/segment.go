@@ -60,7 +60,7 @@ func (s *Segmenter) Segment(ctx context.Context, img *image.NRGBA) (*Map, error)
 	if b.Dx() < 16 || b.Dy() < 16 {
 		return nil, fmt.Errorf("segment vessels: image %dx%d is too small", b.Dx(), b.Dy())
 	}
-	in := Normalize(img, s.model.Meta.FOVThreshold)
+	in := infer.FOVStandardize(img, s.model.Meta.FOVThreshold)
 	out, err := infer.RunTiled(ctx, s.run, in, s.tiling)
 	if err != nil {
 		return nil, fmt.Errorf("segment vessels: %w", err)

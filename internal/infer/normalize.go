@@ -1,25 +1,24 @@
-package vessels
+package infer
 
 import (
 	"image"
 	"math"
-
-	"github.com/retinalgpt/retinalgpt/internal/infer"
 )
 
-// normEps matches NORM_EPS in train/vessels/train.py.
+// normEps matches NORM_EPS in the training scripts.
 const normEps = 1e-6
 
-// Normalize turns an RGB image into the model's [1,3,H,W] input, exactly as
-// fov_normalize in train/vessels/train.py does: values scaled to 0..1, then
+// FOVStandardize turns an RGB image into a model's [1,3,H,W] input, exactly
+// as fov_normalize in train/vessels/train.py does (models whose metadata
+// says "normalization": "fov_standardize"): values scaled to 0..1, then
 // per channel the mean is subtracted and the (population) standard
 // deviation divided out over the pixels whose brightest channel exceeds
 // fovThreshold/255; all other pixels are 0. Standardizing over the field of
 // view makes the model indifferent to exposure and camera colour balance.
-func Normalize(img *image.NRGBA, fovThreshold int) infer.Tensor {
+func FOVStandardize(img *image.NRGBA, fovThreshold int) Tensor {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
-	t := infer.NewTensor(1, 3, int64(h), int64(w))
+	t := NewTensor(1, 3, int64(h), int64(w))
 	inside := make([]bool, w*h)
 	var sum [3]float64
 	n := 0
