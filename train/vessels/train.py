@@ -118,13 +118,17 @@ class UNet(nn.Module):
 class Sampler:
     """Random patches with flips, 90-degree turns, scale and intensity jitter."""
 
-    def __init__(self, images, labels, fovs, patch, rng):
+    def __init__(self, images, labels, fovs, patch, rng, n_drive, drive_weight):
         self.images, self.labels, self.fovs = images, labels, fovs
         self.patch, self.rng = patch, rng
+        self.n_drive, self.drive_weight = n_drive, drive_weight
 
     def one(self):
         r = self.rng
-        i = r.randrange(len(self.images))
+        if r.random() < self.drive_weight:  # images[:n_drive] are DRIVE
+            i = r.randrange(self.n_drive)
+        else:
+            i = self.n_drive + r.randrange(len(self.images) - self.n_drive)
         img, lab, fov = self.images[i], self.labels[i], self.fovs[i]
         _, h, w = img.shape
         scale = math.exp(r.uniform(math.log(0.7), math.log(1.4)))
@@ -203,6 +207,10 @@ def main():
     ap.add_argument("--parity", default=os.path.join(repo, "internal", "vessels", "testdata", "parity.json"),
                     help="where to write the Go parity fixture")
     ap.add_argument("--resume", action="store_true", help="continue from WORK/ckpt.pt")
+    ap.add_argument("--finetune", type=int, default=0, metavar="N",
+                    help="start from WORK/ckpt.pt and train N more steps on a fresh cosine schedule from --lr")
+    ap.add_argument("--drive-weight", type=float, default=0.5,
+                    help="share of patches drawn from DRIVE (the rest from CHASE_DB1); 0.5 = uniform over images")
     ap.add_argument("--export-only", action="store_true",
                     help="export WORK/ckpt.pt without training (pass the --batch/--patch/--seed it was trained with)")
     args = ap.parse_args()
@@ -235,17 +243,26 @@ def main():
     ckpt_path = os.path.join(args.work, "ckpt.pt")
     if args.export_only and not os.path.exists(ckpt_path):
         sys.exit(f"--export-only: no checkpoint at {ckpt_path}")
-    if (args.resume or args.export_only) and os.path.exists(ckpt_path):
+    if (args.resume or args.export_only or args.finetune) and os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=device)
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); start = ck["step"]
         rng.setstate(ck["rng"])
         say(f"resumed at step {start}")
 
-    sampler = Sampler(images, labels, fovs, args.patch, rng)
+    n_drive = sum(1 for ip, _ in items if os.sep + "drive" + os.sep in ip)
+    sampler = Sampler(images, labels, fovs, args.patch, rng, n_drive, args.drive_weight)
     warm = 100
+    first, total = 0, args.steps
+    if args.finetune:
+        if start == 0:
+            sys.exit(f"--finetune: no checkpoint at {ckpt_path}")
+        first, total = start, start + args.finetune
+        say(f"fine-tuning {args.finetune} steps from step {start}, lr {args.lr}, patch {args.patch}, DRIVE share {args.drive_weight}")
     t0, run_loss = time.time(), 0.0
-    for step in range(start, 0 if args.export_only else args.steps):
-        lr = args.lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
+    for step in range(start, 0 if args.export_only else total):
+        k = step - first  # steps into this schedule
+        n = total - first
+        lr = args.lr * min(1.0, (k + 1) / warm) * 0.5 * (1 + math.cos(math.pi * k / n))
         for g in opt.param_groups:
             g["lr"] = lr
         model.train()
@@ -254,9 +271,9 @@ def main():
         opt.zero_grad(); loss.backward(); opt.step()
         run_loss += loss.item()
         if (step + 1) % 50 == 0:
-            say(f"step {step + 1}/{args.steps} loss {run_loss / 50:.4f} lr {lr:.2e} {(time.time() - t0) / (step + 1 - start):.2f}s/step")
+            say(f"step {step + 1}/{total} loss {run_loss / 50:.4f} lr {lr:.2e} {(time.time() - t0) / (step + 1 - start):.2f}s/step")
             run_loss = 0.0
-        if (step + 1) % 250 == 0 or step + 1 == args.steps:
+        if (step + 1) % 250 == 0 or step + 1 == total:
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step + 1,
                         "rng": rng.getstate()}, ckpt_path + ".tmp")
             os.replace(ckpt_path + ".tmp", ckpt_path)
@@ -285,10 +302,11 @@ def main():
         "fov_threshold": FOV_THRESHOLD,
         "size_multiple": 8,
         "threshold": round(thr, 2),
-        "train_steps": start if args.export_only else args.steps,
+        "train_steps": start if args.export_only else total,
         "train_patch": args.patch,
         "train_batch": args.batch,
         "train_seed": args.seed,
+        "train_note": "see models/vessels.md for the exact commands (base run, then fine-tune)",
         "train_data": "DRIVE training 21-40 (1st_manual); CHASE_DB1 Image_01L-Image_10R (1stHO)",
     }
     with open(os.path.join(args.out, "vessels.json"), "w") as f:
