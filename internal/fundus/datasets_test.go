@@ -39,14 +39,8 @@ func TestDetectFOVDRIVE(t *testing.T) {
 	files := globOrSkip(t, filepath.Join(dir, "images", "*.tif"))
 	minIoU, sum := 1.0, 0.0
 	for _, f := range files {
-		img, err := Load(f, Limits{})
-		if err != nil {
-			t.Errorf("%v", err)
-			continue
-		}
-		fov, err := DetectFOV(img.Pix)
-		if err != nil {
-			t.Errorf("%s: %v", f, err)
+		_, fov, ok := loadFOV(t, f)
+		if !ok {
 			continue
 		}
 		base := strings.TrimSuffix(filepath.Base(f), ".tif")
@@ -108,14 +102,8 @@ func TestDetectFOVCHASE(t *testing.T) {
 	dir := datasetDir(t, "chase_db1", "images")
 	files := globOrSkip(t, filepath.Join(dir, "*.jpg"))
 	for _, f := range files {
-		img, err := Load(f, Limits{})
-		if err != nil {
-			t.Errorf("%v", err)
-			continue
-		}
-		fov, err := DetectFOV(img.Pix)
-		if err != nil {
-			t.Errorf("%s: %v", f, err)
+		img, fov, ok := loadFOV(t, f)
+		if !ok {
 			continue
 		}
 		ratio := fov.Radius / (float64(img.Height) / 2)
@@ -137,14 +125,8 @@ func TestDetectFOVIDRiD(t *testing.T) {
 	const samples = 5 // a few spread over the set: each is a 3-megapixel decode
 	for i := range samples {
 		f := files[i*(len(files)-1)/(samples-1)]
-		img, err := Load(f, Limits{})
-		if err != nil {
-			t.Errorf("%v", err)
-			continue
-		}
-		fov, err := DetectFOV(img.Pix)
-		if err != nil {
-			t.Errorf("%s: %v", f, err)
+		img, fov, ok := loadFOV(t, f)
+		if !ok {
 			continue
 		}
 		ratio := fov.Radius / (float64(img.Height) / 2)
@@ -197,4 +179,21 @@ func readIDRiDLabels(t *testing.T, path string) map[string][4]float64 {
 		out[r[col["image"]]] = v
 	}
 	return out
+}
+
+// loadFOV loads a photo and detects its FOV, reporting failures as test
+// errors so one bad image does not hide the rest.
+func loadFOV(t *testing.T, path string) (*Image, FOV, bool) {
+	t.Helper()
+	img, err := Load(path, Limits{})
+	if err != nil {
+		t.Errorf("%v", err)
+		return nil, FOV{}, false
+	}
+	fov, err := DetectFOV(img.Pix)
+	if err != nil {
+		t.Errorf("%s: %v", path, err)
+		return nil, FOV{}, false
+	}
+	return img, fov, true
 }
