@@ -138,8 +138,8 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags, args []string) error {
 			if len(inputs) > 1 {
 				fmt.Fprintln(stderr, "retinalgpt:", err)
 			}
-			if exitCode(err) == exitNoRuntime || errors.Is(err, cmd.Context().Err()) && cmd.Context().Err() != nil {
-				return err // nothing else can succeed
+			if exitCode(err) == exitNoRuntime || cmd.Context().Err() != nil {
+				return err // no later photo can succeed
 			}
 		}
 	}

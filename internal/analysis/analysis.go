@@ -197,11 +197,11 @@ func vesselSection(prob []float32, fov []bool, fovPx, w, h int, thr float64, m m
 		}
 	}
 	sec := &report.Vessels{
-		Model:        m.Meta.Name + "@" + m.Meta.Version,
-		Threshold:    thr,
-		VesselPx:     vessel,
-		FOVPx:        fovPx,
-		ResolutionPx: "original",
+		Model:      m.Meta.Name + "@" + m.Meta.Version,
+		Threshold:  thr,
+		VesselPx:   vessel,
+		FOVPx:      fovPx,
+		Resolution: "original",
 	}
 	if fovPx > 0 {
 		sec.DensityFOV = report.Round(float64(vessel)/float64(fovPx), 4)

@@ -96,13 +96,13 @@ type Calibration struct {
 
 // Vessels is the vessel segmentation result, in original-image pixels.
 type Vessels struct {
-	Model        string  `json:"model"`
-	Threshold    float64 `json:"threshold"`
-	VesselPx     int     `json:"vessel_px"` // vessel pixels inside the FOV
-	FOVPx        int     `json:"fov_px"`
-	DensityFOV   float64 `json:"density_fov"`   // vessel_px / fov_px (unitless, 0..1)
-	MeanProbFOV  float64 `json:"mean_prob_fov"` // mean vessel probability over the FOV
-	ResolutionPx string  `json:"resolution"`    // "original": counts are at the original resolution
+	Model       string  `json:"model"`
+	Threshold   float64 `json:"threshold"`
+	VesselPx    int     `json:"vessel_px"` // vessel pixels inside the FOV
+	FOVPx       int     `json:"fov_px"`
+	DensityFOV  float64 `json:"density_fov"`   // vessel_px / fov_px (unitless, 0..1)
+	MeanProbFOV float64 `json:"mean_prob_fov"` // mean vessel probability over the FOV
+	Resolution  string  `json:"resolution"`    // "original": counts are at the original resolution
 	// Measures are the vascular biomarkers of the whole vessel tree.
 	Measures *VesselMeasures `json:"measures,omitempty"`
 }
