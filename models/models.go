@@ -20,6 +20,12 @@ var vesselsONNX []byte
 //go:embed vessels.json
 var vesselsJSON []byte
 
+//go:embed disc.onnx
+var discONNX []byte
+
+//go:embed disc.json
+var discJSON []byte
+
 // Meta is a model's sidecar JSON.
 type Meta struct {
 	Name             string  `json:"name"`
@@ -45,6 +51,10 @@ type Model struct {
 
 // Vessels returns the binary vessel segmentation model.
 func Vessels() (Model, error) { return load("vessels", vesselsONNX, vesselsJSON) }
+
+// DiscFiles returns the optic disc / fovea locator's graph and sidecar JSON
+// (parsed by disc.ParseModel, whose metadata differs from Meta).
+func DiscFiles() (onnx, meta []byte) { return discONNX, discJSON }
 
 func load(name string, onnx, meta []byte) (Model, error) {
 	var m Model

@@ -186,7 +186,13 @@ func writeOutputs(dir string, res *analysis.Result) ([]string, error) {
 	jsonPath := filepath.Join(dir, s+"_report.json")
 	pngPath := filepath.Join(dir, s+"_overlay.png")
 	fov := res.Normalized.FOV
-	img := overlay.Draw(res.Image.Pix, overlay.Layers{Vessels: res.VesselMask, FOV: &overlay.Circle{X: fov.CX, Y: fov.CY, R: fov.Radius}})
+	lm := res.Landmarks
+	img := overlay.Draw(res.Image.Pix, overlay.Layers{
+		Vessels: res.VesselMask,
+		FOV:     &overlay.Circle{X: fov.CX, Y: fov.CY, R: fov.Radius},
+		Disc:    &overlay.Point{X: lm.Disc.X, Y: lm.Disc.Y},
+		Fovea:   &overlay.Point{X: lm.Fovea.X, Y: lm.Fovea.Y},
+	})
 	if err := writeFileAtomic(pngPath, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
 		return nil, err
 	}
@@ -216,6 +222,11 @@ func printSummary(w io.Writer, r *report.Report, written []string) {
 		fmt.Fprintf(w, "  calibration    %.3f µm/px (%s)\n", r.Calibration.UmPerPx, r.Calibration.Source)
 	} else {
 		fmt.Fprintf(w, "  calibration    %s: %s\n", r.Calibration.Source, r.Calibration.Note)
+	}
+	if a := r.Anatomy; a != nil {
+		fmt.Fprintf(w, "  optic disc     centre (%.1f, %.1f) px, confidence %.2f\n", a.Disc.Center.X, a.Disc.Center.Y, a.Disc.Confidence)
+		fmt.Fprintf(w, "  fovea          centre (%.1f, %.1f) px, confidence %.2f; %.1f px from the disc\n", a.Fovea.Center.X, a.Fovea.Center.Y, a.Fovea.Confidence, a.DiscFoveaDistancePx)
+		fmt.Fprintf(w, "  eye            %s eye (laterality), %s field\n", a.Laterality, a.Field)
 	}
 	if v := r.Vessels; v != nil {
 		fmt.Fprintf(w, "  vessels        density %.4f of the field of view (%d of %d px, unitless); mean probability %.3f\n",

@@ -2,12 +2,16 @@ package analysis
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"image"
 	"path/filepath"
 	"runtime"
 	"time"
 
+	"github.com/retinalgpt/retinalgpt/internal/disc"
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
 	"github.com/retinalgpt/retinalgpt/internal/infer"
 	"github.com/retinalgpt/retinalgpt/internal/report"
@@ -38,6 +42,8 @@ type Analyzer struct {
 	cfg     Config
 	rt      *infer.Runtime
 	vessels *vessels.Segmenter
+	disc    *disc.Locator
+	discSHA string // of the disc model's ONNX bytes, hashed once
 }
 
 // New loads ONNX Runtime and every model.
@@ -56,16 +62,26 @@ func New(cfg Config) (*Analyzer, error) {
 		rt.Close()
 		return nil, err
 	}
-	return &Analyzer{cfg: cfg, rt: rt, vessels: seg}, nil
+	a := &Analyzer{cfg: cfg, rt: rt, vessels: seg}
+	dm, err := disc.ParseModel(models.DiscFiles())
+	if err == nil {
+		a.disc, err = disc.NewLocator(rt, dm)
+		a.discSHA = sha256Hex(dm.ONNX)
+	}
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
 }
 
 // Close releases the models and the runtime.
 func (a *Analyzer) Close() error {
 	err := a.vessels.Close()
-	if cerr := a.rt.Close(); err == nil {
-		err = cerr
+	if a.disc != nil {
+		err = errors.Join(err, a.disc.Close())
 	}
-	return err
+	return errors.Join(err, a.rt.Close())
 }
 
 // Segmenter exposes the vessel model for evaluation and benchmarks.
@@ -81,6 +97,8 @@ type Result struct {
 	// original resolution.
 	VesselProb []float32
 	VesselMask *image.Gray
+	// Landmarks are the disc and fovea in original pixels.
+	Landmarks disc.Result
 }
 
 // Analyze runs every stage on one decoded photo.
@@ -113,6 +131,12 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 	}
 	clock.lap(rep, "normalize")
 
+	res.Landmarks, rep.Anatomy, err = a.locate(ctx, img, n.FOV)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", img.Name, err)
+	}
+	clock.lap(rep, "disc_fovea")
+
 	vm, err := a.vessels.Segment(ctx, n.Image)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", img.Name, err)
@@ -131,6 +155,28 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 	return res, nil
 }
 
+// locate finds the disc and fovea on the photo normalized to the locator's
+// own input size, reusing the FOV already found.
+func (a *Analyzer) locate(ctx context.Context, img *fundus.Image, fov fundus.FOV) (disc.Result, *report.Anatomy, error) {
+	n := fundus.NormalizeFOV(img, fov, a.disc.Size())
+	r, err := a.disc.Locate(ctx, n)
+	if err != nil {
+		return disc.Result{}, nil, err
+	}
+	w, h := img.Width, img.Height
+	mark := func(l disc.Landmark) report.Landmark {
+		return report.Landmark{Center: report.NewPoint(l.X, l.Y, w, h), Confidence: report.Round(l.Confidence, 3)}
+	}
+	return r, &report.Anatomy{
+		Model:               "disc@" + r.ModelVersion,
+		Disc:                mark(r.Disc),
+		Fovea:               mark(r.Fovea),
+		Laterality:          disc.Laterality(r.Disc.Point, r.Fovea.Point).String(),
+		Field:               disc.FieldType(r.Disc.Point, r.Fovea.Point, fov).String(),
+		DiscFoveaDistancePx: report.Round(disc.Distance(r.Disc.Point, r.Fovea.Point), 1),
+	}, nil
+}
+
 func (a *Analyzer) newReport(img *fundus.Image) *report.Report {
 	vm := a.vessels.Model()
 	id := img.SHA256
@@ -142,10 +188,18 @@ func (a *Analyzer) newReport(img *fundus.Image) *report.Report {
 		ID:            id,
 		CreatedAt:     time.Now().UTC().Truncate(time.Second),
 		Software:      report.Software{Name: "retinalgpt", Version: a.cfg.Version, GoVersion: runtime.Version(), ONNXRuntime: a.rt.Version()},
-		Models:        []report.Model{{Name: vm.Meta.Name, Version: vm.Meta.Version, SHA256: vm.SHA256}},
-		Image:         report.Image{File: filepath.Base(img.Name), Format: img.Format, Width: img.Width, Height: img.Height, Bytes: img.Bytes, SHA256: img.SHA256},
-		Timings:       []report.Timing{},
+		Models: []report.Model{
+			{Name: vm.Meta.Name, Version: vm.Meta.Version, SHA256: vm.SHA256},
+			{Name: "disc", Version: a.disc.Model().Version, SHA256: a.discSHA},
+		},
+		Image:   report.Image{File: filepath.Base(img.Name), Format: img.Format, Width: img.Width, Height: img.Height, Bytes: img.Bytes, SHA256: img.SHA256},
+		Timings: []report.Timing{},
 	}
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // originalFOV rasterizes the FOV circle, clipped to the image.

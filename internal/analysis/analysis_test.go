@@ -6,20 +6,18 @@ import (
 	"errors"
 	"image/png"
 	"math"
-	"os"
 	"testing"
 
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
 	"github.com/retinalgpt/retinalgpt/internal/infer"
+	"github.com/retinalgpt/retinalgpt/internal/infer/infertest"
 	"github.com/retinalgpt/retinalgpt/internal/synth"
 )
 
 func newAnalyzer(t *testing.T) *Analyzer {
 	t.Helper()
 	an, err := New(Config{Runtime: infer.Config{Threads: 2}, Version: "test"})
-	if errors.Is(err, infer.ErrRuntimeMissing) && os.Getenv("RETINALGPT_REQUIRE_ORT") == "" {
-		t.Skipf("ONNX Runtime not installed: %v", err)
-	}
+	infertest.SkipIfMissing(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}

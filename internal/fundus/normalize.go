@@ -43,6 +43,13 @@ func Normalize(img *Image, size int) (*Normalized, error) {
 	if err != nil {
 		return nil, fmt.Errorf("normalize %s: %w", img.Name, err)
 	}
+	return NormalizeFOV(img, fov, size), nil
+}
+
+// NormalizeFOV is Normalize with a field of view already found, so that
+// several analysis sizes of one photo share one detection. size must be at
+// most MaxNormalizedSize (Normalize checks it).
+func NormalizeFOV(img *Image, fov FOV, size int) *Normalized {
 	src := img.Pix
 	var n *Normalized
 	if size <= 0 {
@@ -52,7 +59,7 @@ func Normalize(img *Image, size int) (*Normalized, error) {
 	}
 	n.FOV = fov
 	n.Mask = fovMask(n.Size, n.Transform, fov, src.Rect)
-	return n, nil
+	return n
 }
 
 // crop cuts the native-resolution square out of src.

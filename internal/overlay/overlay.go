@@ -15,7 +15,12 @@ import (
 type Layers struct {
 	Vessels *image.Gray // 255 = vessel, same size as the photo
 	FOV     *Circle
+	// Disc and Fovea are landmark centres, drawn as a ring with a centre dot.
+	Disc, Fovea *Point
 }
+
+// Point is in photo pixels.
+type Point struct{ X, Y float64 }
 
 // Circle is in photo pixels.
 type Circle struct{ X, Y, R float64 }
@@ -24,6 +29,8 @@ type Circle struct{ X, Y, R float64 }
 var (
 	VesselColor = color.NRGBA{0, 255, 170, 255}
 	FOVColor    = color.NRGBA{255, 235, 59, 255}
+	DiscColor   = color.NRGBA{0, 176, 255, 255}
+	FoveaColor  = color.NRGBA{255, 64, 129, 255}
 )
 
 // Draw returns a copy of photo with the layers blended in.
@@ -43,10 +50,21 @@ func Draw(photo *image.NRGBA, l Layers) *image.NRGBA {
 			p[2] = blend(p[2], VesselColor.B, alpha)
 		}
 	}
+	// Line width and marker size scale with the photo so they read at any size.
+	side := float64(max(b.Dx(), b.Dy()))
+	width := math.Max(1.5, side/600)
 	if l.FOV != nil {
-		// Line width scales with the photo so it reads at any size.
-		width := math.Max(1.5, float64(max(b.Dx(), b.Dy()))/600)
 		ring(out, *l.FOV, width, FOVColor)
+	}
+	for _, m := range []struct {
+		p   *Point
+		col color.NRGBA
+	}{{l.Disc, DiscColor}, {l.Fovea, FoveaColor}} {
+		if m.p == nil {
+			continue
+		}
+		ring(out, Circle{m.p.X, m.p.Y, side / 40}, width, m.col)
+		dot(out, Circle{m.p.X, m.p.Y, 1.5 * width}, m.col)
 	}
 	return out
 }
@@ -57,13 +75,23 @@ func blend(a, b uint8, alpha float64) uint8 {
 
 // ring draws an anti-aliased circle outline.
 func ring(img *image.NRGBA, c Circle, width float64, col color.NRGBA) {
+	paint(img, c, width, col, func(dist float64) float64 { return width/2 + 0.5 - math.Abs(dist-c.R) })
+}
+
+// dot draws an anti-aliased filled circle.
+func dot(img *image.NRGBA, c Circle, col color.NRGBA) {
+	paint(img, c, 0, col, func(dist float64) float64 { return c.R + 0.5 - dist })
+}
+
+// paint blends col into the pixels around c with the coverage that cover
+// gives for a pixel centre's distance from c's centre.
+func paint(img *image.NRGBA, c Circle, width float64, col color.NRGBA, cover func(dist float64) float64) {
 	b := img.Bounds()
 	x0, x1 := max(b.Min.X, int(c.X-c.R-width)), min(b.Max.X, int(c.X+c.R+width)+1)
 	y0, y1 := max(b.Min.Y, int(c.Y-c.R-width)), min(b.Max.Y, int(c.Y+c.R+width)+1)
 	for y := y0; y < y1; y++ {
 		for x := x0; x < x1; x++ {
-			d := math.Abs(math.Hypot(float64(x)+0.5-c.X, float64(y)+0.5-c.Y) - c.R)
-			a := math.Min(1, math.Max(0, width/2+0.5-d))
+			a := math.Min(1, math.Max(0, cover(math.Hypot(float64(x)+0.5-c.X, float64(y)+0.5-c.Y))))
 			if a <= 0 {
 				continue
 			}

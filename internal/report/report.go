@@ -9,7 +9,7 @@ import (
 )
 
 // SchemaVersion is the version of the Report's JSON layout.
-const SchemaVersion = "1.1.0"
+const SchemaVersion = "1.2.0"
 
 // Report is everything one analysis of one photograph found.
 type Report struct {
@@ -22,6 +22,7 @@ type Report struct {
 	FOV           FOV           `json:"fov"`
 	Analysis      AnalysisFrame `json:"analysis_frame"`
 	Calibration   Calibration   `json:"calibration"`
+	Anatomy       *Anatomy      `json:"anatomy,omitempty"`
 	Vessels       *Vessels      `json:"vessels,omitempty"`
 	Timings       []Timing      `json:"timings"`
 	Warnings      []string      `json:"warnings,omitempty"`
@@ -92,6 +93,26 @@ type Calibration struct {
 	// "disc_diameter" (optic disc assumed 1.8 mm) or "uncalibrated".
 	Source string `json:"source"`
 	Note   string `json:"note,omitempty"`
+}
+
+// Anatomy is where the optic disc and the fovea are, and what follows.
+type Anatomy struct {
+	Model string   `json:"model"`
+	Disc  Landmark `json:"disc"`
+	Fovea Landmark `json:"fovea"`
+	// Laterality is "right", "left" or "unknown" (disc and fovea not side
+	// by side): in a photo of a right eye the disc lies right of the fovea.
+	Laterality string `json:"laterality"`
+	// Field is "disc-centred", "macula-centred" or "other".
+	Field               string  `json:"field"`
+	DiscFoveaDistancePx float64 `json:"disc_fovea_distance_px"`
+}
+
+// Landmark is a located point with the model's confidence (the heatmap's
+// peak probability: it ranks results, it is not calibrated).
+type Landmark struct {
+	Center     Point   `json:"center"`
+	Confidence float64 `json:"confidence"`
 }
 
 // Vessels is the vessel segmentation result, in original-image pixels.

@@ -2,15 +2,13 @@ package vessels
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"image"
 	"math"
-	"os"
 	"testing"
 
 	"github.com/retinalgpt/retinalgpt/internal/infer"
+	"github.com/retinalgpt/retinalgpt/internal/infer/infertest"
 	"github.com/retinalgpt/retinalgpt/models"
 )
 
@@ -18,46 +16,15 @@ import (
 // card, the normalized input PyTorch computed from it, and the PyTorch
 // model's probabilities. Go must reproduce both.
 type parity struct {
-	Height, Width int
-	RGB           string    `json:"rgb_base64"`
-	Input         []float32 `json:"input"`
-	Prob          []float32 `json:"prob"`
+	Input []float32 `json:"input"`
+	Prob  []float32 `json:"prob"`
 }
 
 func loadParity(t *testing.T) (*image.NRGBA, parity) {
 	t.Helper()
-	b, err := os.ReadFile("testdata/parity.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var p parity
-	if err := json.Unmarshal(b, &p); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := base64.StdEncoding.DecodeString(p.RGB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := image.NewNRGBA(image.Rect(0, 0, p.Width, p.Height))
-	for i := 0; i < p.Width*p.Height; i++ {
-		copy(img.Pix[4*i:4*i+3], raw[3*i:3*i+3])
-		img.Pix[4*i+3] = 255
-	}
+	img := infertest.LoadParity(t, "testdata/parity.json", &p)
 	return img, p
-}
-
-// openRuntime skips when ONNX Runtime is absent, unless CI demands it.
-func openRuntime(t testing.TB) *infer.Runtime {
-	t.Helper()
-	rt, err := infer.Open(infer.Config{Threads: 2})
-	if errors.Is(err, infer.ErrRuntimeMissing) && os.Getenv("RETINALGPT_REQUIRE_ORT") == "" {
-		t.Skipf("ONNX Runtime not installed (%v); set RETINALGPT_REQUIRE_ORT=1 to make this a failure", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Close() })
-	return rt
 }
 
 func newSegmenter(t *testing.T) *Segmenter {
@@ -66,7 +33,7 @@ func newSegmenter(t *testing.T) *Segmenter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seg, err := New(openRuntime(t), m)
+	seg, err := New(infertest.OpenRuntime(t), m)
 	if err != nil {
 		t.Fatal(err)
 	}

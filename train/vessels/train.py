@@ -9,7 +9,7 @@ Reproduces models/vessels.onnx and models/vessels.json from ../shared/datasets:
 Runs on CPU (slow) or CUDA when present:
   /usr/bin/python3 train/vessels/train.py --steps 2500 --out models
 
-Input normalization (mirrored in Go, internal/vessels/normalize.go):
+Input normalization (train/fovnorm.py; mirrored in Go by infer.FOVStandardize):
   rgb/255 -> per channel, subtract the mean and divide by the std over the
   pixels whose max(R,G,B) > FOV_THRESHOLD/255; pixels outside that set are 0.
 """
@@ -28,23 +28,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
-FOV_THRESHOLD = 25  # on 0..255; shared with Go
-NORM_EPS = 1e-6
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from fovnorm import FOV_THRESHOLD, fov_normalize  # noqa: E402  (shared with Go)
 
-
-def fov_normalize(rgb):
-    """rgb: HxWx3 uint8 -> 3xHxW float32 normalized input."""
-    x = rgb.astype(np.float32) / 255.0
-    fov = rgb.max(axis=2) > FOV_THRESHOLD
-    out = np.zeros((3,) + rgb.shape[:2], np.float32)
-    n = max(int(fov.sum()), 1)
-    for c in range(3):
-        ch = x[:, :, c]
-        v = ch[fov]
-        mean = float(v.sum()) / n
-        std = math.sqrt(max(float(((v - mean) ** 2).sum()) / n, 0.0)) + NORM_EPS
-        out[c] = np.where(fov, (ch - mean) / std, 0.0)
-    return out
 
 
 def load_rgb(path):

@@ -1,0 +1,56 @@
+package disc
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Model is the disc/fovea locator's ONNX graph and the part of its sidecar
+// JSON (models/disc.json, written by train/disc/train.py) that inference
+// depends on.
+type Model struct {
+	ONNX          []byte
+	Name          string   `json:"name"`
+	Version       string   `json:"version"`
+	Input         string   `json:"input"`           // ONNX input name
+	Output        string   `json:"output"`          // ONNX output name: logits, [1, 2, Size/stride, Size/stride]
+	Channels      []string `json:"output_channels"` // "disc", "fovea", in output order
+	Normalization string   `json:"normalization"`   // must be "fov_standardize"
+	ColorChannels string   `json:"channels"`        // must be "RGB"
+	FOVThreshold  int      `json:"fov_threshold"`
+	Size          int      `json:"size"`   // side of the square input: fundus.Normalize(img, Size)
+	Window        int      `json:"window"` // soft-argmax half-width in heatmap pixels
+	Sigma         float64  `json:"sigma"`  // training target Gaussian, heatmap pixels (informational)
+}
+
+// ParseModel pairs a graph with its sidecar JSON and checks that this
+// package knows how to feed it.
+func ParseModel(onnx, meta []byte) (Model, error) {
+	var m Model
+	if err := json.Unmarshal(meta, &m); err != nil {
+		return Model{}, fmt.Errorf("disc model: metadata: %w", err)
+	}
+	m.ONNX = onnx
+	if err := m.validate(); err != nil {
+		return Model{}, err
+	}
+	return m, nil
+}
+
+func (m Model) validate() error {
+	switch {
+	case len(m.ONNX) == 0:
+		return fmt.Errorf("disc model %s: empty ONNX graph", m.Version)
+	case m.Normalization != "fov_standardize" || m.ColorChannels != "RGB":
+		return fmt.Errorf("disc model %s: unsupported input %s/%s", m.Version, m.ColorChannels, m.Normalization)
+	case len(m.Channels) != 2 || m.Channels[0] != "disc" || m.Channels[1] != "fovea":
+		return fmt.Errorf("disc model %s: output channels %q, want [disc fovea]", m.Version, m.Channels)
+	case m.Size < 64 || m.Size%64 != 0:
+		return fmt.Errorf("disc model %s: input size %d is not a positive multiple of 64", m.Version, m.Size)
+	case m.Window < 1:
+		return fmt.Errorf("disc model %s: window %d, want >= 1", m.Version, m.Window)
+	case m.Input == "" || m.Output == "":
+		return fmt.Errorf("disc model %s: missing input or output name", m.Version)
+	}
+	return nil
+}

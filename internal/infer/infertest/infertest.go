@@ -1,0 +1,71 @@
+// Package infertest holds the test helpers shared by every package that
+// runs a model: opening ONNX Runtime (skipping where it is not installed,
+// unless CI demands it) and reading the parity fixtures the training
+// scripts write. Only _test.go files may import it.
+package infertest
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"image"
+	"os"
+	"testing"
+
+	"github.com/retinalgpt/retinalgpt/internal/infer"
+)
+
+// RequireEnv makes a missing ONNX Runtime a failure rather than a skip.
+const RequireEnv = "RETINALGPT_REQUIRE_ORT"
+
+// SkipIfMissing skips t when err says ONNX Runtime is not installed and
+// RequireEnv is unset.
+func SkipIfMissing(t testing.TB, err error) {
+	t.Helper()
+	if errors.Is(err, infer.ErrRuntimeMissing) && os.Getenv(RequireEnv) == "" {
+		t.Skipf("ONNX Runtime not installed (%v); set %s=1 to make this a failure", err, RequireEnv)
+	}
+}
+
+// OpenRuntime opens ONNX Runtime with 2 threads and closes it after t.
+func OpenRuntime(t testing.TB) *infer.Runtime {
+	t.Helper()
+	rt, err := infer.Open(infer.Config{Threads: 2})
+	SkipIfMissing(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	return rt
+}
+
+// LoadParity reads a parity fixture: it unmarshals the file into v (for
+// the expected values each model's test declares) and returns its RGB test
+// card (fields width, height, rgb_base64) as an image.
+func LoadParity(t testing.TB, path string, v any) *image.NRGBA {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var card struct {
+		Width, Height int
+		RGB           string `json:"rgb_base64"`
+	}
+	if err := json.Unmarshal(b, &card); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(card.RGB)
+	if err != nil || len(raw) != 3*card.Width*card.Height {
+		t.Fatalf("%s: bad rgb_base64 (%v)", path, err)
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, card.Width, card.Height))
+	for i := 0; i < card.Width*card.Height; i++ {
+		copy(img.Pix[4*i:4*i+3], raw[3*i:3*i+3])
+		img.Pix[4*i+3] = 255
+	}
+	return img
+}
