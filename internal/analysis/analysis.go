@@ -155,6 +155,17 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 	return res, nil
 }
 
+// Locate finds the optic disc and fovea of a photo (original pixels),
+// without the other stages: the entry point for landmark evaluation.
+func (a *Analyzer) Locate(ctx context.Context, img *fundus.Image) (disc.Result, error) {
+	fov, err := fundus.DetectFOV(img.Pix)
+	if err != nil {
+		return disc.Result{}, fmt.Errorf("%s: %w", img.Name, err)
+	}
+	r, _, err := a.locate(ctx, img, fov)
+	return r, err
+}
+
 // locate finds the disc and fovea on the photo normalized to the locator's
 // own input size, reusing the FOV already found.
 func (a *Analyzer) locate(ctx context.Context, img *fundus.Image, fov fundus.FOV) (disc.Result, *report.Anatomy, error) {

@@ -5,7 +5,11 @@
 // shared DRIVE / CHASE_DB1 copies; vessels.go runs a segmentation function
 // over it. Results are plain structs that the CLI prints as a table or JSON.
 //
-// It may import fundus (to load images and find a missing field of view)
-// and the standard library; the model is passed in as a function, so eval
-// never imports infer or analysis.
+// localize.go scores optic disc and fovea localization against a labels.csv
+// in the layout of the shared IDRiD grading copy.
+//
+// It may import fundus (to load images and find a missing field of view),
+// disc (its point type and error summaries) and the standard library; the
+// models are passed in as functions, so eval never imports infer or
+// analysis.
 package eval
