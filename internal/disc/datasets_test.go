@@ -1,7 +1,6 @@
 package disc
 
 import (
-	"context"
 	"encoding/csv"
 	"os"
 	"path/filepath"
@@ -46,18 +45,7 @@ func TestLocateIDRiD(t *testing.T) {
 	var predDisc, trueDisc, predFovea, trueFovea []Point
 	for i := 1; i < len(rows); i += 10 {
 		row := rows[i]
-		img, err := fundus.Load(filepath.Join(dir, "images", row[col["image"]]), fundus.Limits{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := fundus.Normalize(img, l.Size())
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := l.Locate(context.Background(), n)
-		if err != nil {
-			t.Fatal(err)
-		}
+		got, _ := locateFile(t, l, filepath.Join(dir, "images", row[col["image"]]))
 		predDisc, predFovea = append(predDisc, got.Disc.Point), append(predFovea, got.Fovea.Point)
 		trueDisc = append(trueDisc, Point{num(row, "od_x"), num(row, "od_y")})
 		trueFovea = append(trueFovea, Point{num(row, "fovea_x"), num(row, "fovea_y")})

@@ -101,18 +101,7 @@ func TestModelMatchesPyTorch(t *testing.T) {
 // figures.
 func TestLocateSample(t *testing.T) {
 	l := newLocator(t)
-	img, err := fundus.Load("../../assets/sample/idrid_055.jpg", fundus.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := fundus.Normalize(img, l.Size())
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := l.Locate(context.Background(), n)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, n := locateFile(t, l, "../../assets/sample/idrid_055.jpg")
 	// labels.csv gives the 2144-wide image disc (1583.0, 786.5) and fovea
 	// (974.0, 850.0); the sample is half that size. One disc radius here is
 	// about 262/4 = 65 px.
@@ -162,4 +151,23 @@ func TestLocateConcurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// locateFile runs the whole Go path on one photo file: load, normalize to
+// the locator's size, locate.
+func locateFile(t *testing.T, l *Locator, path string) (Result, *fundus.Normalized) {
+	t.Helper()
+	img, err := fundus.Load(path, fundus.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := fundus.Normalize(img, l.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.Locate(context.Background(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, n
 }

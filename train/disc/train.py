@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from fovnorm import FOV_THRESHOLD, NORM_EPS, fov_normalize  # noqa: E402  (shared with Go)
+from common_nn import FOV_THRESHOLD, NORM_EPS, Block, fov_normalize  # noqa: E402
 
 STRIDE = 2          # input pixels per heatmap pixel
 CHANNELS = ("disc", "fovea")
@@ -136,17 +136,6 @@ def fov_normalize_batch(rgb):
 
 
 # ---------------------------------------------------------------- model
-
-class Block(nn.Module):
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-            nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
-
-    def forward(self, x):
-        return self.body(x)
-
 
 class LocNet(nn.Module):
     """A compact U-Net whose first layer has stride 2 and whose output stays

@@ -9,7 +9,7 @@ Reproduces models/vessels.onnx and models/vessels.json from ../shared/datasets:
 Runs on CPU (slow) or CUDA when present:
   /usr/bin/python3 train/vessels/train.py --steps 2500 --out models
 
-Input normalization (train/fovnorm.py; mirrored in Go by infer.FOVStandardize):
+Input normalization (train/common_nn.py; mirrored in Go by infer.FOVStandardize):
   rgb/255 -> per channel, subtract the mean and divide by the std over the
   pixels whose max(R,G,B) > FOV_THRESHOLD/255; pixels outside that set are 0.
 """
@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from fovnorm import FOV_THRESHOLD, fov_normalize  # noqa: E402  (shared with Go)
+from common_nn import FOV_THRESHOLD, Block, fov_normalize  # noqa: E402
 
 
 
@@ -57,17 +57,6 @@ def training_set(root):
         if not os.path.exists(a) or not os.path.exists(b):
             sys.exit(f"missing training file: {a} or {b}")
     return items
-
-
-class Block(nn.Module):
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-            nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
-
-    def forward(self, x):
-        return self.body(x)
 
 
 class UNet(nn.Module):

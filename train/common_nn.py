@@ -1,9 +1,11 @@
-"""Input normalization shared by every model whose metadata says
-"normalization": "fov_standardize"; mirrored in Go by infer.FOVStandardize
-and checked by each model's parity fixture."""
+"""What the training scripts share: the input normalization of every model
+whose metadata says "normalization": "fov_standardize" (mirrored in Go by
+infer.FOVStandardize and checked by each model's parity fixture), and the
+U-Net convolution block."""
 import math
 
 import numpy as np
+import torch.nn as nn
 
 FOV_THRESHOLD = 25  # on 0..255
 NORM_EPS = 1e-6
@@ -24,3 +26,16 @@ def fov_normalize(rgb):
         std = math.sqrt(max(float(((v - mean) ** 2).sum()) / n, 0.0)) + NORM_EPS
         out[c] = np.where(fov, (ch - mean) / std, 0.0)
     return out
+
+
+class Block(nn.Module):
+    """Two 3x3 convolutions, each with BatchNorm and ReLU."""
+
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+    def forward(self, x):
+        return self.body(x)
