@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/retinalgpt/retinalgpt/internal/fundus"
 )
 
 // TestLocateIDRiD runs the whole Go path (Load, Normalize, Locate) on every
