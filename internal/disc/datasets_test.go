@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-
 )
 
 // TestLocateIDRiD runs the whole Go path (Load, Normalize, Locate) on every
