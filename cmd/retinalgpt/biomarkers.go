@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -20,16 +22,19 @@ type biomarkerFlags struct {
 	mask, fov string
 	umPerPx   float64
 	format    string
+	summary   bool
 }
 
 func newBiomarkersCmd() *cobra.Command {
 	var f biomarkerFlags
 	cmd := &cobra.Command{
-		Use:   "biomarkers --mask VESSELS.png [--fov FOV.png]",
+		Use:   "biomarkers --mask VESSELS.png [--fov FOV.png] | biomarkers MASK...",
 		Short: "Vascular biomarkers from your own binary vessel segmentation",
 		Long: `Compute the vascular biomarkers from a vessel mask you already have (any
 format analyze reads; a pixel is vessel when its brightest channel exceeds
-half range). Without --fov the field of view is the whole frame.
+half range). Without --fov the field of view is the whole frame. Several
+masks (as arguments) give one CSV row each, or with --summary the median
+and quartiles of every measure over them.
 
 --format csv uses AutoMorph's column names for the AutoMorph-compatible
 measures (Fractal_dimension = box count on the mask boundary,
@@ -39,65 +44,160 @@ Tortuosity_density) followed by RetinalGPT's own columns. Lengths are in
 pixels of the mask, and in µm with --um-per-px. Artery/vein split and
 zones B/C are not available here yet.`,
 		Example: `  retinalgpt biomarkers --mask 01_manual1.gif --fov 01_test_mask.gif
-  retinalgpt biomarkers --mask seg.png --format csv --um-per-px 6.5 > features.csv`,
-		Args: checkArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, args []string) error { return runBiomarkers(cmd, f) },
+  retinalgpt biomarkers --mask seg.png --format csv --um-per-px 6.5 > features.csv
+  retinalgpt biomarkers ../shared/datasets/drive/*/1st_manual/*.gif --summary`,
+		Args: checkArgs(cobra.ArbitraryArgs),
+		RunE: func(cmd *cobra.Command, args []string) error { return runBiomarkers(cmd, f, args) },
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.mask, "mask", "", "binary vessel mask (required)")
 	fl.StringVar(&f.fov, "fov", "", "field-of-view mask (default: the whole frame)")
 	fl.Float64Var(&f.umPerPx, "um-per-px", 0, "micrometres per mask pixel, for µm columns")
 	fl.StringVar(&f.format, "format", "text", "output: text, json or csv")
+	fl.BoolVar(&f.summary, "summary", false, "print median and quartiles of each measure over all masks")
 	return cmd
 }
 
-func runBiomarkers(cmd *cobra.Command, f biomarkerFlags) error {
-	if f.mask == "" {
-		return usageError{errors.New("--mask is required")}
+func runBiomarkers(cmd *cobra.Command, f biomarkerFlags, args []string) error {
+	masks := args
+	if f.mask != "" {
+		masks = append([]string{f.mask}, args...)
 	}
-	if f.format != "text" && f.format != "json" && f.format != "csv" {
+	switch {
+	case len(masks) == 0:
+		return usageError{errors.New("give a mask: --mask VESSELS.png (or several as arguments)")}
+	case f.format != "text" && f.format != "json" && f.format != "csv":
 		return usageError{fmt.Errorf("--format %q: want text, json or csv", f.format)}
-	}
-	if f.umPerPx < 0 {
+	case f.umPerPx < 0:
 		return usageError{errors.New("--um-per-px must be positive")}
+	case f.fov != "" && len(masks) > 1:
+		return usageError{errors.New("--fov goes with a single mask")}
 	}
-	mask, err := loadMask(f.mask)
-	if err != nil {
-		return err
-	}
-	var fov *image.Gray
-	if f.fov != "" {
-		if fov, err = loadMask(f.fov); err != nil {
+	var rows [][]column
+	var all []*biomarkers.Measures
+	for i, path := range masks {
+		if len(masks) > 1 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "\r[%d/%d] %s   ", i+1, len(masks), filepath.Base(path))
+		}
+		m, err := measureMask(path, f.fov)
+		if err != nil {
 			return err
 		}
-		if fov.Bounds() != mask.Bounds() {
-			return fmt.Errorf("--fov %s is %v, the mask %v", f.fov, fov.Bounds().Size(), mask.Bounds().Size())
-		}
+		all = append(all, m)
+		rows = append(rows, biomarkerRow(filepath.Base(path), m, f.umPerPx))
 	}
-	m, err := biomarkers.Measure(mask, fov)
-	if err != nil {
-		return fmt.Errorf("%s: %w", f.mask, err)
+	if len(masks) > 1 {
+		fmt.Fprintln(cmd.ErrOrStderr())
 	}
 	w := cmd.OutOrStdout()
-	row := biomarkerRow(filepath.Base(f.mask), m, f.umPerPx)
+	if f.summary {
+		return writeSummary(w, rows, f.format)
+	}
 	switch f.format {
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		out := map[string]any{"mask": f.mask, "measures": m}
-		if f.umPerPx > 0 {
-			out["um_per_px"] = f.umPerPx
+		type entry struct {
+			Mask     string               `json:"mask"`
+			UmPerPx  float64              `json:"um_per_px,omitempty"`
+			Measures *biomarkers.Measures `json:"measures"`
+		}
+		var out []entry
+		for i, m := range all {
+			out = append(out, entry{masks[i], f.umPerPx, m})
+		}
+		if len(out) == 1 {
+			return enc.Encode(out[0])
 		}
 		return enc.Encode(out)
 	case "csv":
-		return writeCSV(w, row)
+		return writeCSV(w, rows)
 	}
-	for _, c := range row {
-		if c.header != "Name" {
-			fmt.Fprintf(w, "%-38s %s\n", c.header, c.value)
+	for i, row := range rows {
+		if len(rows) > 1 {
+			fmt.Fprintf(w, "%s\n", masks[i])
+		}
+		for _, c := range row[1:] {
+			fmt.Fprintf(w, "  %-38s %s\n", c.header, c.value)
 		}
 	}
 	return nil
+}
+
+func measureMask(path, fovPath string) (*biomarkers.Measures, error) {
+	mask, err := loadMask(path)
+	if err != nil {
+		return nil, err
+	}
+	var fov *image.Gray
+	if fovPath != "" {
+		if fov, err = loadMask(fovPath); err != nil {
+			return nil, err
+		}
+		if fov.Bounds() != mask.Bounds() {
+			return nil, fmt.Errorf("--fov %s is %v, the mask %v", fovPath, fov.Bounds().Size(), mask.Bounds().Size())
+		}
+	}
+	m, err := biomarkers.Measure(mask, fov)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// writeSummary prints, per numeric column, the median and the quartiles
+// over all rows (quartiles by linear interpolation between order
+// statistics).
+func writeSummary(w io.Writer, rows [][]column, format string) error {
+	type stat struct {
+		Measure        string
+		Median, Q1, Q3 float64
+		N              int
+	}
+	var stats []stat
+	for j := 1; j < len(rows[0]); j++ {
+		var v []float64
+		for _, r := range rows {
+			if x, err := strconv.ParseFloat(r[j].value, 64); err == nil {
+				v = append(v, x)
+			}
+		}
+		slices.Sort(v)
+		stats = append(stats, stat{rows[0][j].header, quantile(v, 0.5), quantile(v, 0.25), quantile(v, 0.75), len(v)})
+	}
+	if format == "csv" {
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"measure", "n", "median", "q1", "q3"})
+		for _, s := range stats {
+			g := func(x float64) string { return strconv.FormatFloat(x, 'g', 6, 64) }
+			cw.Write([]string{s.Measure, strconv.Itoa(s.N), g(s.Median), g(s.Q1), g(s.Q3)})
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(stats)
+	}
+	fmt.Fprintf(w, "%-38s %5s %12s %12s %12s\n", "measure", "n", "median", "Q1", "Q3")
+	for _, s := range stats {
+		fmt.Fprintf(w, "%-38s %5d %12.6g %12.6g %12.6g\n", s.Measure, s.N, s.Median, s.Q1, s.Q3)
+	}
+	return nil
+}
+
+// quantile of sorted values, linear between order statistics; NaN if empty.
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return math.NaN()
+	}
+	pos := q * float64(len(sorted)-1)
+	i := int(pos)
+	if i+1 >= len(sorted) {
+		return sorted[len(sorted)-1]
+	}
+	return sorted[i] + (pos-float64(i))*(sorted[i+1]-sorted[i])
 }
 
 // column is one CSV column; AutoMorph's names come first.
@@ -132,15 +232,20 @@ func biomarkerRow(name string, m *biomarkers.Measures, umPerPx float64) []column
 	return cols
 }
 
-func writeCSV(w io.Writer, row []column) error {
+func writeCSV(w io.Writer, rows [][]column) error {
 	cw := csv.NewWriter(w)
-	var head, vals []string
-	for _, c := range row {
+	var head []string
+	for _, c := range rows[0] {
 		head = append(head, c.header)
-		vals = append(vals, c.value)
 	}
 	cw.Write(head)
-	cw.Write(vals)
+	for _, row := range rows {
+		var vals []string
+		for _, c := range row {
+			vals = append(vals, c.value)
+		}
+		cw.Write(vals)
+	}
 	cw.Flush()
 	return cw.Error()
 }

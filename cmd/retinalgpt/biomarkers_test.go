@@ -85,6 +85,7 @@ func TestBiomarkersFromMask(t *testing.T) {
 	for _, args := range [][]string{
 		{"biomarkers"},
 		{"biomarkers", "--mask", mask, "--format", "xml"},
+		{"biomarkers", "--fov", fov, mask, mask},
 	} {
 		if _, _, code := run(t, args...); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
@@ -109,9 +110,26 @@ func TestBiomarkersOnManualMasks(t *testing.T) {
 	if len(masks) == 0 {
 		t.Skip("../shared/datasets not available")
 	}
-	for _, m := range masks {
-		if _, stderr, code := run(t, "biomarkers", "--mask", m, "--format", "json"); code != 0 {
-			t.Errorf("%s: exit %d: %s", m, code, stderr)
+	stdout, stderr, code := run(t, append([]string{"biomarkers", "--format", "csv"}, masks...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rows, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+	if err != nil || len(rows) != len(masks)+1 {
+		t.Fatalf("%d CSV rows for %d masks (%v)", len(rows), len(masks), err)
+	}
+	stdout, _, code = run(t, append([]string{"biomarkers", "--summary", "--format", "json"}, masks...)...)
+	var sum []struct {
+		Measure        string
+		N              int
+		Median, Q1, Q3 float64
+	}
+	if err := json.Unmarshal([]byte(stdout), &sum); code != 0 || err != nil || len(sum) == 0 {
+		t.Fatalf("summary: exit %d, %v", code, err)
+	}
+	for _, s := range sum {
+		if s.N != len(masks) || s.Q1 > s.Median || s.Median > s.Q3 {
+			t.Errorf("%s: n %d, quartiles %v <= %v <= %v broken", s.Measure, s.N, s.Q1, s.Median, s.Q3)
 		}
 	}
 }
