@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/retinalgpt/retinalgpt/internal/biomarkers"
+	"github.com/retinalgpt/retinalgpt/internal/disc"
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
 )
 
@@ -23,6 +24,8 @@ type biomarkerFlags struct {
 	umPerPx   float64
 	format    string
 	summary   bool
+	// The optic disc, in mask pixels, for zones B and C.
+	discX, discY, discR float64
 }
 
 func newBiomarkersCmd() *cobra.Command {
@@ -40,9 +43,12 @@ and quartiles of every measure over them.
 measures (Fractal_dimension = box count on the mask boundary,
 Vessel_density = over the whole frame, Average_width = area / centreline
 length, Distance_tortuosity, Squared_curvature_tortuosity,
-Tortuosity_density) followed by RetinalGPT's own columns. Lengths are in
-pixels of the mask, and in µm with --um-per-px. Artery/vein split and
-zones B/C are not available here yet.`,
+Tortuosity_density) followed by RetinalGPT's own columns; with
+--disc-x/--disc-y/--disc-radius the same columns again for zone B (2 to 3
+disc radii from the disc centre) and zone C (2 to 5), suffixed _zone_b and
+_zone_c as AutoMorph names them. Lengths are in
+pixels of the mask, and in µm with --um-per-px. The artery/vein split and
+CRAE/CRVE/AVR are not available here yet.`,
 		Example: `  retinalgpt biomarkers --mask 01_manual1.gif --fov 01_test_mask.gif
   retinalgpt biomarkers --mask seg.png --format csv --um-per-px 6.5 > features.csv
   retinalgpt biomarkers ../shared/datasets/drive/*/1st_manual/*.gif --summary`,
@@ -55,6 +61,9 @@ zones B/C are not available here yet.`,
 	fl.Float64Var(&f.umPerPx, "um-per-px", 0, "micrometres per mask pixel, for µm columns")
 	fl.StringVar(&f.format, "format", "text", "output: text, json or csv")
 	fl.BoolVar(&f.summary, "summary", false, "print median and quartiles of each measure over all masks")
+	fl.Float64Var(&f.discX, "disc-x", 0, "optic disc centre x in mask pixels (with --disc-y and --disc-radius: zone B and C measures)")
+	fl.Float64Var(&f.discY, "disc-y", 0, "optic disc centre y in mask pixels")
+	fl.Float64Var(&f.discR, "disc-radius", 0, "optic disc radius in mask pixels")
 	return cmd
 }
 
@@ -72,6 +81,8 @@ func runBiomarkers(cmd *cobra.Command, f biomarkerFlags, args []string) error {
 		return usageError{errors.New("--um-per-px must be positive")}
 	case f.fov != "" && len(masks) > 1:
 		return usageError{errors.New("--fov goes with a single mask")}
+	case f.discR < 0 || (f.discR > 0 && len(masks) > 1):
+		return usageError{errors.New("--disc-radius must be positive and goes with a single mask")}
 	}
 	var rows [][]column
 	var all []*biomarkers.Measures
@@ -79,12 +90,32 @@ func runBiomarkers(cmd *cobra.Command, f biomarkerFlags, args []string) error {
 		if len(masks) > 1 {
 			fmt.Fprintf(cmd.ErrOrStderr(), "\r[%d/%d] %s   ", i+1, len(masks), filepath.Base(path))
 		}
-		m, err := measureMask(path, f.fov)
+		mask, fov, err := loadMasks(path, f.fov)
 		if err != nil {
 			return err
 		}
+		m, err := biomarkers.Measure(mask, fov)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
 		all = append(all, m)
-		rows = append(rows, biomarkerRow(filepath.Base(path), m, f.umPerPx))
+		row := biomarkerRow(filepath.Base(path), m, f.umPerPx)
+		if f.discR > 0 {
+			centre := disc.Point{X: f.discX, Y: f.discY}
+			for _, z := range []struct {
+				suffix string
+				ring   disc.Annulus
+			}{{"_zone_b", disc.ZoneB(centre, f.discR)}, {"_zone_c", disc.ZoneC(centre, f.discR)}} {
+				zm, err := biomarkers.Measure(mask, zoneMask(mask.Bounds(), fov, z.ring))
+				if err != nil {
+					return fmt.Errorf("%s%s: %w", path, z.suffix, err)
+				}
+				for _, c := range biomarkerRow("", zm, f.umPerPx)[1:] {
+					row = append(row, column{c.header + z.suffix, c.value})
+				}
+			}
+		}
+		rows = append(rows, row)
 	}
 	if len(masks) > 1 {
 		fmt.Fprintln(cmd.ErrOrStderr())
@@ -124,25 +155,35 @@ func runBiomarkers(cmd *cobra.Command, f biomarkerFlags, args []string) error {
 	return nil
 }
 
-func measureMask(path, fovPath string) (*biomarkers.Measures, error) {
-	mask, err := loadMask(path)
-	if err != nil {
-		return nil, err
+// loadMasks reads a vessel mask and, if fovPath is set, its FOV mask.
+func loadMasks(path, fovPath string) (mask, fov *image.Gray, err error) {
+	if mask, err = loadMask(path); err != nil {
+		return nil, nil, err
 	}
-	var fov *image.Gray
-	if fovPath != "" {
-		if fov, err = loadMask(fovPath); err != nil {
-			return nil, err
+	if fovPath == "" {
+		return mask, nil, nil
+	}
+	if fov, err = loadMask(fovPath); err != nil {
+		return nil, nil, err
+	}
+	if fov.Bounds() != mask.Bounds() {
+		return nil, nil, fmt.Errorf("--fov %s is %v, the mask %v", fovPath, fov.Bounds().Size(), mask.Bounds().Size())
+	}
+	return mask, fov, nil
+}
+
+// zoneMask is the ring's pixels (by pixel centre) inside the FOV (nil: all).
+func zoneMask(b image.Rectangle, fov *image.Gray, ring disc.Annulus) *image.Gray {
+	z := image.NewGray(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			i := z.PixOffset(x, y)
+			if (fov == nil || fov.Pix[i] != 0) && ring.Contains(disc.Point{X: float64(x) + 0.5, Y: float64(y) + 0.5}) {
+				z.Pix[i] = 255
+			}
 		}
-		if fov.Bounds() != mask.Bounds() {
-			return nil, fmt.Errorf("--fov %s is %v, the mask %v", fovPath, fov.Bounds().Size(), mask.Bounds().Size())
-		}
 	}
-	m, err := biomarkers.Measure(mask, fov)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return m, nil
+	return z
 }
 
 // writeSummary prints, per numeric column, the median and the quartiles

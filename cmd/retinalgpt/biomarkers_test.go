@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -82,8 +83,27 @@ func TestBiomarkersFromMask(t *testing.T) {
 		t.Errorf("fractal dimension %v outside (1, 2)", got.Measures.FD)
 	}
 
+	// Zones around the drawn disc: the ring columns follow, named as AutoMorph's.
+	d := f.Disc
+	stdout, stderr, code = run(t, "biomarkers", "--mask", mask, "--fov", fov, "--format", "csv",
+		"--disc-x", fmt.Sprint(d.X), "--disc-y", fmt.Sprint(d.Y), "--disc-radius", fmt.Sprint(d.R))
+	if code != 0 {
+		t.Fatalf("zones: exit %d: %s", code, stderr)
+	}
+	zrows, _ := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+	head := strings.Join(zrows[0], ",")
+	for _, want := range []string{"Fractal_dimension_zone_b", "Vessel_density_zone_c", "vessel_density_fov_zone_b"} {
+		if !strings.Contains(head, want) {
+			t.Errorf("no column %s with --disc-*", want)
+		}
+	}
+	if len(zrows) != 2 || len(zrows[1]) != len(zrows[0]) || len(zrows[0]) < 3*14 {
+		t.Errorf("zone CSV has %d columns in its header, rows %d", len(zrows[0]), len(zrows))
+	}
+
 	for _, args := range [][]string{
 		{"biomarkers"},
+		{"biomarkers", "--disc-radius", "10", mask, mask},
 		{"biomarkers", "--mask", mask, "--format", "xml"},
 		{"biomarkers", "--fov", fov, mask, mask},
 	} {
