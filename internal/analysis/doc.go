@@ -2,8 +2,9 @@
 // pixel products (vessel maps at original resolution) out.
 //
 // Stages run in one direction: field of view and normalization (fundus),
-// models (vessels), then measurements; each adds its section to the Report
-// and its wall time to Report.Timings. An Analyzer holds the model sessions,
+// models (disc and fovea landmarks, vessels), then measurements
+// (biomarkers); each adds its section to the Report and its wall time to
+// Report.Timings. An Analyzer holds the model sessions,
 // created once; Analyze is safe for concurrent use.
 //
 // It may import any analysis-stage package (fundus, infer, vessels, …),
