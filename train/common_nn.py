@@ -1,10 +1,12 @@
 """What the training scripts share: the input normalization of every model
 whose metadata says "normalization": "fov_standardize" (mirrored in Go by
 infer.FOVStandardize and checked by each model's parity fixture), and the
-U-Net convolution block."""
+U-Net convolution block, and the ONNX export every model uses."""
 import math
+import os
 
 import numpy as np
+import torch
 import torch.nn as nn
 
 FOV_THRESHOLD = 25  # on 0..255
@@ -39,3 +41,15 @@ class Block(nn.Module):
 
     def forward(self, x):
         return self.body(x)
+
+
+def export_onnx(model, path, size, output_axes=("height", "width")):
+    """Export model (eval mode) to ONNX opset 17, which ONNX Runtime 1.24
+    runs, with input "image" [1,3,H,W] and output "logits", H and W dynamic.
+    The file is renamed into place, so an interrupted export leaves none."""
+    model.eval()
+    torch.onnx.export(model, torch.zeros(1, 3, size, size), path + ".tmp", opset_version=17,
+                      input_names=["image"], output_names=["logits"],
+                      dynamic_axes={"image": {2: "height", 3: "width"},
+                                    "logits": {2: output_axes[0], 3: output_axes[1]}})
+    os.replace(path + ".tmp", path)

@@ -102,7 +102,7 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags, args []string) error {
 				return err
 			}
 			if an == nil {
-				if an, err = analysis.New(analysis.Config{Runtime: f.rt.config(), Version: softwareVersion()}); err != nil {
+				if an, err = f.rt.analyzer(); err != nil {
 					return err
 				}
 			}
@@ -117,12 +117,8 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags, args []string) error {
 				}
 			}
 			if f.jsonOut {
-				var buf bytes.Buffer
-				if err := res.Report.Encode(&buf); err != nil {
-					return err
-				}
-				_, err = stdout.Write(compactJSON(buf.Bytes()))
-				return err
+				// One report per line (JSON Lines), so several photos stream.
+				return json.NewEncoder(stdout).Encode(res.Report)
 			}
 			printSummary(stdout, res.Report, written)
 			if path == "" {
@@ -200,14 +196,6 @@ func writeOutputs(dir string, res *analysis.Result) ([]string, error) {
 		return nil, err
 	}
 	return []string{jsonPath, pngPath}, nil
-}
-
-func compactJSON(b []byte) []byte {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, b); err != nil {
-		return b
-	}
-	return append(buf.Bytes(), '\n')
 }
 
 func printSummary(w io.Writer, r *report.Report, written []string) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -126,8 +125,7 @@ func runBiomarkers(cmd *cobra.Command, f biomarkerFlags, args []string) error {
 	}
 	switch f.format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
+		enc := newJSONEncoder(w)
 		type entry struct {
 			Mask     string               `json:"mask"`
 			UmPerPx  float64              `json:"um_per_px,omitempty"`
@@ -157,13 +155,13 @@ func runBiomarkers(cmd *cobra.Command, f biomarkerFlags, args []string) error {
 
 // loadMasks reads a vessel mask and, if fovPath is set, its FOV mask.
 func loadMasks(path, fovPath string) (mask, fov *image.Gray, err error) {
-	if mask, err = loadMask(path); err != nil {
+	if mask, err = fundus.LoadMask(path, fundus.Limits{}); err != nil {
 		return nil, nil, err
 	}
 	if fovPath == "" {
 		return mask, nil, nil
 	}
-	if fov, err = loadMask(fovPath); err != nil {
+	if fov, err = fundus.LoadMask(fovPath, fundus.Limits{}); err != nil {
 		return nil, nil, err
 	}
 	if fov.Bounds() != mask.Bounds() {
@@ -217,8 +215,7 @@ func writeSummary(w io.Writer, rows [][]column, format string) error {
 		return cw.Error()
 	}
 	if format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
+		enc := newJSONEncoder(w)
 		return enc.Encode(stats)
 	}
 	fmt.Fprintf(w, "%-38s %5s %12s %12s %12s\n", "measure", "n", "median", "Q1", "Q3")
@@ -289,20 +286,4 @@ func writeCSV(w io.Writer, rows [][]column) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// loadMask reads a binary image: set where the brightest channel > 127.
-func loadMask(path string) (*image.Gray, error) {
-	img, err := fundus.Load(path, fundus.Limits{})
-	if err != nil {
-		return nil, err
-	}
-	g := image.NewGray(image.Rect(0, 0, img.Width, img.Height))
-	for i := range g.Pix {
-		p := img.Pix.Pix[4*i : 4*i+3]
-		if max(p[0], p[1], p[2]) > 127 {
-			g.Pix[i] = 255
-		}
-	}
-	return g, nil
 }

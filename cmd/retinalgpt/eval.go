@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/retinalgpt/retinalgpt/internal/analysis"
 	"github.com/retinalgpt/retinalgpt/internal/eval"
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
 )
@@ -79,7 +77,7 @@ func runEvalLocalize(cmd *cobra.Command, f evalLocalizeFlags) error {
 	if err != nil {
 		return err
 	}
-	an, err := analysis.New(analysis.Config{Runtime: f.rt.config(), Version: softwareVersion()})
+	an, err := f.rt.analyzer()
 	if err != nil {
 		return err
 	}
@@ -95,8 +93,7 @@ func runEvalLocalize(cmd *cobra.Command, f evalLocalizeFlags) error {
 		return err
 	}
 	if f.jsonOut {
-		enc := json.NewEncoder(cmd.OutOrStdout())
-		enc.SetIndent("", "  ")
+		enc := newJSONEncoder(cmd.OutOrStdout())
 		return enc.Encode(rep)
 	}
 	w := cmd.OutOrStdout()
@@ -162,7 +159,7 @@ func runEvalVessels(cmd *cobra.Command, f evalVesselFlags) error {
 	if err != nil {
 		return err
 	}
-	an, err := analysis.New(analysis.Config{Runtime: f.rt.config(), Version: softwareVersion()})
+	an, err := f.rt.analyzer()
 	if err != nil {
 		return err
 	}
@@ -175,11 +172,7 @@ func runEvalVessels(cmd *cobra.Command, f evalVesselFlags) error {
 			}
 			return m.Prob, m.Threshold, nil
 		}
-		res, err := an.Analyze(ctx, img, analysis.Options{Size: f.size})
-		if err != nil {
-			return nil, 0, err
-		}
-		return res.VesselProb, res.Report.Vessels.Threshold, nil
+		return an.VesselProbability(ctx, img, f.size)
 	}
 	stderr := cmd.ErrOrStderr()
 	rep, err := eval.EvalVessels(cmd.Context(), set, seg, func(done, total int, id string) {
@@ -192,8 +185,7 @@ func runEvalVessels(cmd *cobra.Command, f evalVesselFlags) error {
 		return err
 	}
 	if f.jsonOut {
-		enc := json.NewEncoder(cmd.OutOrStdout())
-		enc.SetIndent("", "  ")
+		enc := newJSONEncoder(cmd.OutOrStdout())
 		return enc.Encode(struct {
 			*eval.VesselReport
 			Size  int    `json:"analysis_size"`

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/retinalgpt/retinalgpt/internal/analysis"
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
 	"github.com/retinalgpt/retinalgpt/internal/infer"
 )
@@ -133,6 +135,18 @@ func (f *runtimeFlags) register(cmd *cobra.Command) {
 
 func (f *runtimeFlags) config() infer.Config {
 	return infer.Config{LibraryPath: f.lib, Threads: f.threads}
+}
+
+// analyzer loads ONNX Runtime and every model as these flags say.
+func (f *runtimeFlags) analyzer() (*analysis.Analyzer, error) {
+	return analysis.New(analysis.Config{Runtime: f.config(), Version: softwareVersion()})
+}
+
+// newJSONEncoder writes indented JSON, the form every --json output takes.
+func newJSONEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc
 }
 
 // checkArgs wraps cobra's argument validators as usage errors.

@@ -169,3 +169,22 @@ func TestAnalyzeWithoutRuntime(t *testing.T) {
 		t.Errorf("left files: %v", entries)
 	}
 }
+
+// --json prints each Report as one line that decodes as a Report.
+func TestAnalyzeJSONLines(t *testing.T) {
+	requireORT(t)
+	stdout, stderr, code := run(t, "analyze", "--json", "--no-files")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if lines := strings.Split(strings.TrimSpace(stdout), "\n"); len(lines) != 1 {
+		t.Fatalf("want one JSON line, got %d", len(lines))
+	}
+	r, err := report.Decode(strings.NewReader(stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Anatomy == nil || r.Vessels == nil || r.Vessels.Measures == nil {
+		t.Errorf("report lacks a section: %+v", r)
+	}
+}

@@ -118,7 +118,8 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 		return nil, fmt.Errorf("%s: %w", img.Name, err)
 	}
 	res.Normalized = n
-	fovMask, fovPx := originalFOV(n.FOV, img.Width, img.Height)
+	fovMask := n.FOV.Raster(img.Width, img.Height)
+	fovPx := countTrue(fovMask)
 	rep.FOV = fovSection(n.FOV, fovPx, img.Width, img.Height)
 	rep.Analysis = report.AnalysisFrame{
 		SizePx: n.Size, ScalePx: report.Round(n.Transform.Scale, 6),
@@ -137,14 +138,13 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 	}
 	clock.lap(rep, "disc_fovea")
 
-	vm, err := a.vessels.Segment(ctx, n.Image)
+	vm, prob, err := a.segmentVessels(ctx, img, n)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", img.Name, err)
+		return nil, err
 	}
+	res.VesselProb = prob
+	res.VesselMask, rep.Vessels = vesselSection(prob, fovMask, fovPx, img.Width, img.Height, vm.Threshold, a.vessels.Model())
 	clock.lap(rep, "vessels")
-	res.VesselProb = n.ResampleToOriginal(vm.Prob, img.Width, img.Height)
-	res.VesselMask, rep.Vessels = vesselSection(res.VesselProb, fovMask, fovPx, img.Width, img.Height, vm.Threshold, a.vessels.Model())
-	clock.lap(rep, "vessels_to_original")
 
 	m, err := vesselMeasures(vm, n, rep.Calibration.UmPerPx)
 	if err != nil {
@@ -153,6 +153,42 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 	rep.Vessels.Measures = m
 	clock.lap(rep, "biomarkers")
 	return res, nil
+}
+
+// VesselProbability runs only the vessel stage of Analyze at analysis size
+// size: the vessel probability of every original pixel and the model's
+// threshold. Evaluation uses it so that it measures exactly what Analyze
+// reports, without paying for the other stages.
+func (a *Analyzer) VesselProbability(ctx context.Context, img *fundus.Image, size int) ([]float32, float64, error) {
+	n, err := fundus.Normalize(img, size)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", img.Name, err)
+	}
+	vm, prob, err := a.segmentVessels(ctx, img, n)
+	if err != nil {
+		return nil, 0, err
+	}
+	return prob, vm.Threshold, nil
+}
+
+// segmentVessels runs the vessel model on the analysis frame and maps the
+// probabilities back to the original pixels.
+func (a *Analyzer) segmentVessels(ctx context.Context, img *fundus.Image, n *fundus.Normalized) (*vessels.Map, []float32, error) {
+	vm, err := a.vessels.Segment(ctx, n.Image)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", img.Name, err)
+	}
+	return vm, n.ResampleToOriginal(vm.Prob, img.Width, img.Height), nil
+}
+
+func countTrue(b []bool) int {
+	n := 0
+	for _, v := range b {
+		if v {
+			n++
+		}
+	}
+	return n
 }
 
 // Locate finds the optic disc and fovea of a photo (original pixels),
@@ -211,21 +247,6 @@ func (a *Analyzer) newReport(img *fundus.Image) *report.Report {
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
-}
-
-// originalFOV rasterizes the FOV circle, clipped to the image.
-func originalFOV(f fundus.FOV, w, h int) ([]bool, int) {
-	mask := make([]bool, w*h)
-	n := 0
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			if f.Contains(float64(x)+0.5, float64(y)+0.5) {
-				mask[y*w+x] = true
-				n++
-			}
-		}
-	}
-	return mask, n
 }
 
 func fovSection(f fundus.FOV, areaPx, w, h int) report.FOV {

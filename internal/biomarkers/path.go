@@ -29,14 +29,7 @@ func smoothPath(pts []image.Point, sigma float64) []vec {
 	if sigma <= 0 || len(rs) < 3 {
 		return rs
 	}
-	rad := int(math.Ceil(3 * sigma))
-	k := make([]float64, 2*rad+1)
-	sum := 0.0
-	for i := range k {
-		d := float64(i - rad)
-		k[i] = math.Exp(-d * d / (2 * sigma * sigma))
-		sum += k[i]
-	}
+	k, rad := gaussian(sigma)
 	n := len(rs)
 	at := func(i int) vec {
 		switch {
@@ -55,7 +48,7 @@ func smoothPath(pts []image.Point, sigma float64) []vec {
 		for j, kv := range k {
 			acc = acc.add(at(i + j - rad).scale(kv))
 		}
-		out[i] = acc.scale(1 / sum)
+		out[i] = acc
 	}
 	return out
 }
@@ -177,4 +170,21 @@ func det3(a [3][3]float64) float64 {
 	return a[0][0]*(a[1][1]*a[2][2]-a[1][2]*a[2][1]) -
 		a[0][1]*(a[1][0]*a[2][2]-a[1][2]*a[2][0]) +
 		a[0][2]*(a[1][0]*a[2][1]-a[1][1]*a[2][0])
+}
+
+// gaussian returns a Gaussian kernel of standard deviation sigma, cut at 3
+// sigma and summing to 1, and its radius (the kernel has 2*rad+1 taps).
+func gaussian(sigma float64) (k []float64, rad int) {
+	rad = int(math.Ceil(3 * sigma))
+	k = make([]float64, 2*rad+1)
+	sum := 0.0
+	for i := range k {
+		d := float64(i - rad)
+		k[i] = math.Exp(-d * d / (2 * sigma * sigma))
+		sum += k[i]
+	}
+	for i := range k {
+		k[i] /= sum
+	}
+	return k, rad
 }

@@ -139,14 +139,7 @@ func pt(x, y float64) synth.Point { return synth.Point{X: x, Y: y} }
 func blur(m *image.Gray, sigma, sd float64, seed uint64) *image.Gray {
 	b := m.Bounds()
 	w, h := b.Dx(), b.Dy()
-	rad := int(math.Ceil(3 * sigma))
-	k := make([]float64, 2*rad+1)
-	sum := 0.0
-	for i := range k {
-		d := float64(i - rad)
-		k[i] = math.Exp(-d * d / (2 * sigma * sigma))
-		sum += k[i]
-	}
+	k, rad := gaussian(sigma)
 	tmp := make([]float64, w*h)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
@@ -156,7 +149,7 @@ func blur(m *image.Gray, sigma, sd float64, seed uint64) *image.Gray {
 					v += kv * float64(m.Pix[y*m.Stride+xx])
 				}
 			}
-			tmp[y*w+x] = v / sum
+			tmp[y*w+x] = v
 		}
 	}
 	rng := rand.New(rand.NewPCG(seed, 1))
@@ -169,7 +162,7 @@ func blur(m *image.Gray, sigma, sd float64, seed uint64) *image.Gray {
 					v += kv * tmp[yy*w+x]
 				}
 			}
-			v = v/sum + sd*rng.NormFloat64()
+			v += sd * rng.NormFloat64()
 			out.Pix[y*w+x] = uint8(math.Max(0, math.Min(255, math.Round(v))))
 		}
 	}

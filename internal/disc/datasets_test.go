@@ -2,10 +2,14 @@ package disc
 
 import (
 	"encoding/csv"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/retinalgpt/retinalgpt/internal/fundus"
 )
 
 // TestLocateIDRiD runs the whole Go path (Load, Normalize, Locate) on every
@@ -66,5 +70,42 @@ func TestLocateIDRiD(t *testing.T) {
 		if s.Median > tc.maxMedian || s.Within < 0.9 {
 			t.Errorf("%s: median %.1f px (max %v), %.0f%% within one disc radius (min 90%%)", tc.name, s.Median, tc.maxMedian, 100*s.Within)
 		}
+	}
+}
+
+// TestDiscRadiusIDRiD grounds the 262 px disc radius used for "within one
+// disc radius" (here, in eval localize and in models/disc.md): the median
+// equivalent-area radius sqrt(area/π) of the 19 IDRiD optic disc masks,
+// which are at the original 4288-pixel width. Run with -v for the range.
+func TestDiscRadiusIDRiD(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes 19 12-megapixel masks; skipped with -short")
+	}
+	masks, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "datasets", "idrid", "segmentation", "OD", "*.png"))
+	if len(masks) == 0 {
+		t.Skip("IDRiD segmentation masks not present")
+	}
+	var radii []float64
+	for _, p := range masks {
+		m, err := fundus.LoadMask(p, fundus.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Rect.Dx() != 4288 {
+			t.Fatalf("%s is %d wide, want the 4288-pixel originals", p, m.Rect.Dx())
+		}
+		area := 0
+		for _, v := range m.Pix {
+			if v != 0 {
+				area++
+			}
+		}
+		radii = append(radii, math.Sqrt(float64(area)/math.Pi))
+	}
+	slices.Sort(radii)
+	med := radii[len(radii)/2]
+	t.Logf("%d IDRiD OD masks: equivalent radius median %.1f px, range %.1f-%.1f px at 4288 width", len(radii), med, radii[0], radii[len(radii)-1])
+	if math.Abs(med-262) > 5 {
+		t.Errorf("median disc radius %.1f px; the 262 px used for 'within one disc radius' is out of date", med)
 	}
 }

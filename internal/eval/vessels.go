@@ -131,20 +131,19 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// loadBinary reads a label or mask image: a pixel is set when its
-// brightest channel exceeds half range.
+// loadBinary reads a label or mask image of the photo's size as a flat
+// set/unset slice (fundus.LoadMask decides what counts as set).
 func loadBinary(path string, w, h int) ([]bool, error) {
-	img, err := fundus.Load(path, fundus.Limits{})
+	m, err := fundus.LoadMask(path, fundus.Limits{})
 	if err != nil {
 		return nil, err
 	}
-	if img.Width != w || img.Height != h {
-		return nil, fmt.Errorf("%s is %dx%d, its photo %dx%d", path, img.Width, img.Height, w, h)
+	if m.Rect.Dx() != w || m.Rect.Dy() != h {
+		return nil, fmt.Errorf("%s is %dx%d, its photo %dx%d", path, m.Rect.Dx(), m.Rect.Dy(), w, h)
 	}
 	out := make([]bool, w*h)
-	for i := range out {
-		p := img.Pix.Pix[4*i : 4*i+3]
-		out[i] = max(p[0], p[1], p[2]) > 127
+	for i, v := range m.Pix {
+		out[i] = v != 0
 	}
 	return out, nil
 }
@@ -159,11 +158,5 @@ func fovMask(s VesselSample, img *fundus.Image) ([]bool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.Image, err)
 	}
-	out := make([]bool, img.Width*img.Height)
-	for y := 0; y < img.Height; y++ {
-		for x := 0; x < img.Width; x++ {
-			out[y*img.Width+x] = f.Contains(float64(x)+0.5, float64(y)+0.5)
-		}
-	}
-	return out, nil
+	return f.Raster(img.Width, img.Height), nil
 }

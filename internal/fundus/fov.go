@@ -25,6 +25,19 @@ func (f FOV) Contains(x, y float64) bool {
 	return dx*dx+dy*dy <= f.Radius*f.Radius
 }
 
+// Raster returns, for each pixel of a w x h image (row-major), whether its
+// centre lies inside the circle; pixels beyond the image do not exist, so
+// the result is the FOV clipped to the image.
+func (f FOV) Raster(w, h int) []bool {
+	out := make([]bool, w*h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			out[y*w+x] = f.Contains(float64(x)+0.5, float64(y)+0.5)
+		}
+	}
+	return out
+}
+
 // Tuning of DetectFOV. The work size keeps detection to a few milliseconds
 // on 3-megapixel photographs while leaving about 250 pixels of radius, enough
 // for a sub-pixel fit once mapped back.

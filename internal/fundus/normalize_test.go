@@ -3,7 +3,10 @@ package fundus
 import (
 	"image"
 	"image/color"
+	"image/png"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -219,5 +222,38 @@ func TestResampleToOriginal(t *testing.T) {
 		if n.ResampleToOriginal(lin[1:], spec.w, spec.h) != nil || n.ResampleToOriginal(lin, 0, spec.h) != nil {
 			t.Errorf("size %d: bad input did not return nil", size)
 		}
+	}
+}
+
+func TestLoadMaskAndRaster(t *testing.T) {
+	// A colour-coded mask: red, dark grey and white pixels.
+	img := image.NewNRGBA(image.Rect(0, 0, 3, 1))
+	copy(img.Pix, []uint8{255, 0, 0, 255, 100, 100, 100, 255, 255, 255, 255, 255})
+	path := filepath.Join(t.TempDir(), "mask.png")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	png.Encode(f, img)
+	f.Close()
+	m, err := LoadMask(path, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Pix; got[0] != 255 || got[1] != 0 || got[2] != 255 {
+		t.Errorf("mask %v, want [255 0 255]", got)
+	}
+
+	// A circle of radius 2 centred on a 4x4 image covers the 12 pixels whose
+	// centres are within 2 of (2,2): all but the corners.
+	r := FOV{CX: 2, CY: 2, Radius: 2}.Raster(4, 4)
+	n := 0
+	for _, in := range r {
+		if in {
+			n++
+		}
+	}
+	if n != 12 || r[0] || r[3] || !r[5] {
+		t.Errorf("raster %v (%d set), want all but the 4 corners", r, n)
 	}
 }

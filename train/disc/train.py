@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from common_nn import FOV_THRESHOLD, NORM_EPS, Block, fov_normalize  # noqa: E402
+from common_nn import FOV_THRESHOLD, NORM_EPS, Block, export_onnx, fov_normalize  # noqa: E402
 
 STRIDE = 2          # input pixels per heatmap pixel
 CHANNELS = ("disc", "fovea")
@@ -396,13 +396,8 @@ def run_final(args, data, say):
 
 
 def export(args, model, say):
-    model.eval()
     onnx_path = os.path.join(args.out, "disc.onnx")
-    dummy = torch.zeros(1, 3, args.size, args.size)
-    torch.onnx.export(model, dummy, onnx_path + ".tmp", opset_version=17,
-                      input_names=["image"], output_names=["logits"],
-                      dynamic_axes={"image": {2: "height", 3: "width"}, "logits": {2: "hm_height", 3: "hm_width"}})
-    os.replace(onnx_path + ".tmp", onnx_path)
+    export_onnx(model, onnx_path, args.size, ("hm_height", "hm_width"))
     meta = {
         "name": "disc",
         "version": time.strftime("%Y.%m.%d"),

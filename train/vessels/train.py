@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from common_nn import FOV_THRESHOLD, Block, fov_normalize  # noqa: E402
+from common_nn import FOV_THRESHOLD, Block, export_onnx, fov_normalize  # noqa: E402
 
 
 
@@ -258,13 +258,8 @@ def main():
     say(f"training-set F1 {f1:.4f} at threshold {thr:.2f}")
 
     model.cpu()
-    model.eval()
     onnx_path = os.path.join(args.out, "vessels.onnx")
-    dummy = torch.zeros(1, 3, 64, 64)
-    torch.onnx.export(model, dummy, onnx_path + ".tmp", opset_version=17,
-                      input_names=["image"], output_names=["logits"],
-                      dynamic_axes={"image": {2: "height", 3: "width"}, "logits": {2: "height", 3: "width"}})
-    os.replace(onnx_path + ".tmp", onnx_path)
+    export_onnx(model, onnx_path, 64)
     meta = {
         "name": "vessels",
         "version": time.strftime("%Y.%m.%d"),
