@@ -9,6 +9,13 @@ Reproduces models/vessels.onnx and models/vessels.json from ../shared/datasets:
 Runs on CPU (slow) or CUDA when present:
   /usr/bin/python3 train/vessels/train.py --steps 2500 --out models
 
+--holdout keeps DRIVE training 36-40 and CHASE_DB1 child 10 out of training
+and scores them at the end (WORK/metrics.json): model choices are made on
+those, never on the test splits. --batched cuts patches on the device with
+one affine grid_sample per dataset (any rotation, scale, flip), which is what
+makes a GPU worth using; --time-budget picks the step count from the
+measured speed (and records it, so --steps reproduces the run).
+
 Input normalization (train/common_nn.py; mirrored in Go by infer.FOVStandardize):
   rgb/255 -> per channel, subtract the mean and divide by the std over the
   pixels whose max(R,G,B) > FOV_THRESHOLD/255; pixels outside that set are 0.
@@ -21,6 +28,7 @@ import os
 import random
 import sys
 import time
+from contextlib import nullcontext
 
 import numpy as np
 import torch
@@ -41,22 +49,29 @@ def load_label(path):
     return (np.asarray(Image.open(path).convert("L"), dtype=np.uint8) > 127).astype(np.float32)
 
 
-def training_set(root):
-    items = []
+HOLDOUT_DRIVE = range(36, 41)  # DRIVE training images scored, not trained on, with --holdout
+HOLDOUT_CHASE = (10,)          # CHASE_DB1 children likewise (both eyes)
+
+
+def training_set(root, holdout=False):
+    """(train, held) lists of (image, label, dataset) paths."""
+    train, held = [], []
     drive = os.path.join(root, "drive", "training")
     for img in sorted(glob.glob(os.path.join(drive, "images", "*.tif"))):
         num = os.path.basename(img).split("_")[0]
-        items.append((img, os.path.join(drive, "1st_manual", f"{num}_manual1.gif")))
+        item = (img, os.path.join(drive, "1st_manual", f"{num}_manual1.gif"), "drive")
+        (held if holdout and int(num) in HOLDOUT_DRIVE else train).append(item)
     chase = os.path.join(root, "chase_db1")
     for child in range(1, 11):  # children 11-14 are the CHASE_DB1 test split
         for eye in "LR":
             name = f"Image_{child:02d}{eye}"
-            items.append((os.path.join(chase, "images", name + ".jpg"),
-                          os.path.join(chase, "manual", name + "_1stHO.png")))
-    for a, b in items:
+            item = (os.path.join(chase, "images", name + ".jpg"),
+                    os.path.join(chase, "manual", name + "_1stHO.png"), "chase")
+            (held if holdout and child in HOLDOUT_CHASE else train).append(item)
+    for a, b, _ in train + held:
         if not os.path.exists(a) or not os.path.exists(b):
             sys.exit(f"missing training file: {a} or {b}")
-    return items
+    return train, held
 
 
 class UNet(nn.Module):
@@ -133,6 +148,85 @@ class Sampler:
         return torch.stack(xs), torch.stack(ys)
 
 
+class BatchedSampler:
+    """Patches cut on the device: per dataset (images of one size) one
+    affine grid_sample with a random centre inside the FOV, scale 0.7-1.4,
+    any rotation and a flip per patch, then per-channel gain and offset.
+    One call per dataset instead of a Python loop per patch."""
+
+    def __init__(self, images, labels, fovs, kinds, patch, seed, drive_weight, device):
+        self.patch, self.drive_weight, self.device = patch, drive_weight, device
+        self.gen = torch.Generator(device="cpu").manual_seed(seed)
+        self.groups = {}
+        for kind in ("drive", "chase"):
+            idx = [i for i, k in enumerate(kinds) if k == kind]
+            if not idx:
+                continue
+            img = torch.from_numpy(np.stack([images[i] for i in idx])).to(device)
+            lab = torch.from_numpy(np.stack([labels[i] for i in idx]))[:, None].to(device)
+            centres = [torch.from_numpy(np.argwhere(fovs[i])) for i in idx]  # (y, x) inside the FOV
+            self.groups[kind] = (img, lab, centres)
+
+    def _draw(self, kind, n):
+        img, lab, centres = self.groups[kind]
+        g, P = self.gen, self.patch
+        _, _, h, w = img.shape
+        which = torch.randint(len(centres), (n,), generator=g)
+        cy, cx = torch.empty(n), torch.empty(n)
+        for j, i in enumerate(which.tolist()):
+            yx = centres[i][torch.randint(len(centres[i]), (1,), generator=g)][0]
+            cy[j], cx[j] = float(yx[0]), float(yx[1])
+        scale = torch.exp(torch.empty(n).uniform_(math.log(0.7), math.log(1.4), generator=g))
+        ang = torch.empty(n).uniform_(0, 2 * math.pi, generator=g)
+        flip = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0)
+        a, b = P * scale / w, P * scale / h
+        theta = torch.stack([
+            torch.stack([a * torch.cos(ang) * flip, -a * torch.sin(ang), (2 * cx + 1) / w - 1], 1),
+            torch.stack([b * torch.sin(ang) * flip, b * torch.cos(ang), (2 * cy + 1) / h - 1], 1)], 1)
+        grid = F.affine_grid(theta.to(self.device), (n, 1, P, P), align_corners=False)
+        x = F.grid_sample(img[which.to(self.device)], grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        y = F.grid_sample(lab[which.to(self.device)], grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        return x, (y > 0.5).float()
+
+    def batch(self, n):
+        kinds = list(self.groups)
+        if len(kinds) == 1:
+            counts = {kinds[0]: n}
+        else:
+            nd = int((torch.rand(n, generator=self.gen) < self.drive_weight).sum())
+            counts = {"drive": nd, "chase": n - nd}
+        xs, ys = zip(*(self._draw(k, c) for k, c in counts.items() if c > 0))
+        x, y = torch.cat(xs), torch.cat(ys)
+        a = torch.empty(n, 3, 1, 1).uniform_(0.75, 1.3, generator=self.gen).to(self.device)
+        b = torch.empty(n, 3, 1, 1).uniform_(-0.25, 0.25, generator=self.gen).to(self.device)
+        inside = (x.abs().sum(1, keepdim=True) > 0).float()
+        return (x * a + b) * inside, y
+
+
+def auc(p, t):
+    """Mann-Whitney AUC over scores p and boolean truth t."""
+    order = np.argsort(p, kind="mergesort")
+    t = t[order]
+    pos = float(t.sum()); neg = len(t) - pos
+    return float((np.arange(1, len(p) + 1)[t].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def score(model, images, labels, fovs, device, threshold):
+    """Pooled AUC, F1 at threshold and best F1 over the FOV pixels of the given images."""
+    probs, truth = [], []
+    for img, lab, fov in zip(images, labels, fovs):
+        p = predict(model, img, device)
+        probs.append(p[fov]); truth.append(lab[fov] > 0.5)
+    probs, truth = np.concatenate(probs), np.concatenate(truth)
+
+    def f1(t):
+        pred = probs >= t
+        tp = float((pred & truth).sum()); fp = float((pred & ~truth).sum()); fn = float((~pred & truth).sum())
+        return 2 * tp / max(2 * tp + fp + fn, 1)
+    best = max((f1(t), float(t)) for t in np.arange(0.20, 0.81, 0.02))
+    return {"auc": auc(probs, truth), "f1": f1(threshold), "best_f1": best[0], "best_threshold": round(best[1], 2)}
+
+
 def loss_fn(logits, target):
     bce = F.binary_cross_entropy_with_logits(logits, target)
     p = torch.sigmoid(logits)
@@ -141,8 +235,9 @@ def loss_fn(logits, target):
     return bce + dice
 
 
-def predict(model, img, device, multiple=8):
+def predict(model, img, device):
     """Whole-image probability map for a 3xHxW normalized array."""
+    multiple = 2 ** (len(model.down) - 1)
     _, h, w = img.shape
     ph, pw = (-h) % multiple, (-w) % multiple
     x = torch.from_numpy(np.pad(img, ((0, 0), (0, ph), (0, pw)))).unsqueeze(0).to(device)
@@ -166,6 +261,13 @@ def best_threshold(model, images, labels, fovs, device):
     return best
 
 
+def parse_widths(text):
+    w = tuple(int(v) for v in text.split(","))
+    if len(w) < 2 or any(v <= 0 for v in w):
+        raise argparse.ArgumentTypeError(f"--widths {text!r}: want at least two positive integers, e.g. 16,32,64,128")
+    return w
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     repo = os.path.dirname(os.path.dirname(here))
@@ -186,6 +288,15 @@ def main():
                     help="start from WORK/ckpt.pt and train N more steps on a fresh cosine schedule from --lr")
     ap.add_argument("--drive-weight", type=float, default=0.5,
                     help="share of patches drawn from DRIVE (the rest from CHASE_DB1); 0.5 = uniform over images")
+    ap.add_argument("--widths", type=parse_widths, default=(16, 32, 64, 128),
+                    help="U-Net channels per level, comma-separated (the input must be a multiple of 2**(levels-1))")
+    ap.add_argument("--holdout", action="store_true",
+                    help="keep DRIVE training 36-40 and CHASE_DB1 child 10 out of training and score them (WORK/metrics.json)")
+    ap.add_argument("--batched", action="store_true",
+                    help="cut patches on the device with affine grid_sample (default on CUDA)")
+    ap.add_argument("--time-budget", type=float, default=0, metavar="SECONDS",
+                    help="choose --steps from the speed of the first 100 steps so training ends within SECONDS")
+    ap.add_argument("--no-export", action="store_true", help="train and score only (export later with --export-only)")
     ap.add_argument("--export-only", action="store_true",
                     help="export WORK/ckpt.pt without training (pass the --batch/--patch/--seed it was trained with)")
     args = ap.parse_args()
@@ -203,38 +314,71 @@ def main():
         print(line, flush=True)
         log.write(line + "\n"); log.flush()
 
-    items = training_set(args.data)
-    images, labels, fovs = [], [], []
-    for ip, lp in items:
-        rgb = load_rgb(ip)
-        images.append(fov_normalize(rgb))
-        labels.append(load_label(lp))
-        fovs.append(rgb.max(axis=2) > FOV_THRESHOLD)
-    say(f"loaded {len(images)} training images on {device}")
+    def load(items):
+        images, labels, fovs = [], [], []
+        for ip, lp, _ in items:
+            rgb = load_rgb(ip)
+            images.append(fov_normalize(rgb))
+            labels.append(load_label(lp))
+            fovs.append(rgb.max(axis=2) > FOV_THRESHOLD)
+        return images, labels, fovs
 
-    model = UNet().to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    items, held = training_set(args.data, args.holdout)
+    images, labels, fovs = load(items)
+    say(f"loaded {len(images)} training images ({len(held)} held out) on {device}; widths {args.widths}")
+    if device == "cuda":
+        torch.backends.cudnn.benchmark = True
+    amp = device == "cuda" and torch.cuda.is_bf16_supported()
+
     start = 0
+    ck = None
     ckpt_path = os.path.join(args.work, "ckpt.pt")
     if args.export_only and not os.path.exists(ckpt_path):
         sys.exit(f"--export-only: no checkpoint at {ckpt_path}")
     if (args.resume or args.export_only or args.finetune) and os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=device)
-        model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); start = ck["step"]
-        rng.setstate(ck["rng"])
+        args.widths = tuple(ck.get("widths", args.widths))  # the checkpoint knows its shape
+        if args.export_only:  # and how it was trained, for the metadata
+            for k, v in ck.get("args", {}).items():
+                setattr(args, k, v)
+            if args.holdout:
+                sys.exit("--export-only: this checkpoint was trained with --holdout; ship a model trained on all images")
+    model = UNet(args.widths).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    if ck is not None:
+        model.load_state_dict(ck["model"]); start = ck["step"]
+        if "opt" in ck:  # slim checkpoints (the GPU runs bring back weights only) have no optimizer state
+            opt.load_state_dict(ck["opt"])
+        if "rng" in ck:
+            rng.setstate(ck["rng"])
         say(f"resumed at step {start}")
 
-    n_drive = sum(1 for ip, _ in items if os.sep + "drive" + os.sep in ip)
-    sampler = Sampler(images, labels, fovs, args.patch, rng, n_drive, args.drive_weight)
+    n_drive = sum(1 for _, _, kind in items if kind == "drive")
+    if args.batched or device == "cuda":
+        sampler = BatchedSampler(images, labels, fovs, [k for _, _, k in items], args.patch,
+                                 args.seed, args.drive_weight, device)
+    else:
+        sampler = Sampler(images, labels, fovs, args.patch, rng, n_drive, args.drive_weight)
     warm = 100
     first, total = 0, args.steps
+    if args.time_budget and not args.finetune:
+        total = 10 ** 9  # replaced after 100 steps; until then the cosine factor is 1
     if args.finetune:
         if start == 0:
             sys.exit(f"--finetune: no checkpoint at {ckpt_path}")
         first, total = start, start + args.finetune
         say(f"fine-tuning {args.finetune} steps from step {start}, lr {args.lr}, patch {args.patch}, DRIVE share {args.drive_weight}")
     t0, run_loss = time.time(), 0.0
-    for step in range(start, 0 if args.export_only else total):
+    step = start
+    while step < (0 if args.export_only else total):
+        if args.time_budget and not args.finetune and step in (start + 100, start + 200):
+            # Speed from steps 100-200: the first ones include start-up and autotuning.
+            if step == start + 100:
+                t100 = time.time()
+            else:
+                per = (time.time() - t100) / 100
+                total = max(start + 300, step + int((args.time_budget - (time.time() - t0)) / per))
+                say(f"time budget {args.time_budget:.0f}s at {per * 1000:.1f} ms/step: {total} steps")
         k = step - first  # steps into this schedule
         n = total - first
         lr = args.lr * min(1.0, (k + 1) / warm) * 0.5 * (1 + math.cos(math.pi * k / n))
@@ -242,7 +386,9 @@ def main():
             g["lr"] = lr
         model.train()
         x, y = sampler.batch(args.batch)
-        loss = loss_fn(model(x.to(device)), y.to(device))
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp) if amp else nullcontext():
+            logits = model(x.to(device))
+        loss = loss_fn(logits.float(), y.to(device))
         opt.zero_grad(); loss.backward(); opt.step()
         run_loss += loss.item()
         if (step + 1) % 50 == 0:
@@ -250,12 +396,28 @@ def main():
             run_loss = 0.0
         if (step + 1) % 250 == 0 or step + 1 == total:
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step + 1,
-                        "rng": rng.getstate()}, ckpt_path + ".tmp")
+                        "rng": rng.getstate(), "widths": list(args.widths),
+                        "args": {"patch": args.patch, "batch": args.batch, "seed": args.seed, "lr": args.lr,
+                                 "drive_weight": args.drive_weight, "holdout": args.holdout}}, ckpt_path + ".tmp")
             os.replace(ckpt_path + ".tmp", ckpt_path)
+        step += 1
 
     model.eval()
     f1, thr = best_threshold(model, images, labels, fovs, device)
     say(f"training-set F1 {f1:.4f} at threshold {thr:.2f}")
+    if held and not args.export_only:
+        metrics = {"steps": total, "widths": list(args.widths), "patch": args.patch, "batch": args.batch,
+                   "lr": args.lr, "drive_weight": args.drive_weight, "train_threshold": thr}
+        for kind in ("drive", "chase"):
+            hi, hl, hf = load([it for it in held if it[2] == kind])
+            m = score(model, hi, hl, hf, device, thr)
+            metrics[kind] = m
+            say(f"held-out {kind} ({len(hi)} images): AUC {m['auc']:.4f} F1 {m['f1']:.4f} at {thr:.2f}, "
+                f"best F1 {m['best_f1']:.4f} at {m['best_threshold']:.2f}")
+        with open(os.path.join(args.work, "metrics.json"), "w") as f:
+            json.dump(metrics, f, indent=2)
+    if args.no_export:
+        return
 
     model.cpu()
     onnx_path = os.path.join(args.out, "vessels.onnx")
@@ -270,8 +432,9 @@ def main():
         "channels": "RGB",
         "normalization": "fov_standardize",
         "fov_threshold": FOV_THRESHOLD,
-        "size_multiple": 8,
+        "size_multiple": 2 ** (len(args.widths) - 1),
         "threshold": round(thr, 2),
+        "widths": list(args.widths),
         "train_steps": start if args.export_only else total,
         "train_patch": args.patch,
         "train_batch": args.batch,
@@ -286,7 +449,7 @@ def main():
     say(f"exported {onnx_path}")
 
 
-def parity_pattern(h=40, w=48):
+def parity_pattern(h=48, w=64):
     """A deterministic RGB test card with a dark (outside-FOV) corner."""
     y, x = np.mgrid[0:h, 0:w]
     rgb = np.stack([(x * 37 + y * 11) % 256, (x * 5 + y * 23 + 40) % 256, (x * y) % 200], axis=2)

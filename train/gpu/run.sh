@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# One GPU session's training runs, side by side on one GPU (each model is
+# small, so several processes keep the GPU busy better than one).
+# Expects train/data/ laid out like ../shared/datasets (copied there because
+# ../shared does not travel to the GPU machine). Writes weights-only
+# checkpoints, logs and metrics as tar files into $OUT (at most 8 files come
+# back). Every script it calls also runs on CPU with --steps N instead of
+# --time-budget.
+#   BUDGET=420 train/gpu/run.sh
+set -u
+OUT=${OUT:-/tmp/gpu-out}
+BUDGET=${BUDGET:-420}
+W=/tmp/gpu-runs
+mkdir -p "$OUT" "$W"
+export PYTHONUNBUFFERED=1
+PY=${PY:-python3}
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+$PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
+
+run() { # name, then the command
+	local name=$1; shift
+	mkdir -p "$W/$name"
+	"$@" >"$W/$name/stdout.log" 2>&1 &
+	echo "started $name (pid $!)"
+}
+
+LEN="--time-budget $BUDGET"; [ -n "${STEPS:-}" ] && LEN="--steps $STEPS"  # STEPS: a quick check of this script
+V="$PY train/vessels/train.py --data train/data --batched --patch 128 --batch ${VBATCH:-32} --threads 1 $LEN --no-export"
+for hold in holdout full; do
+	flag=""; [ $hold = holdout ] && flag="--holdout"
+	run "v-w4-$hold"    $V $flag --work "$W/v-w4-$hold" --widths 16,32,64,128
+	run "v-w5-$hold"    $V $flag --work "$W/v-w5-$hold" --widths 16,32,48,96,192
+	run "v-w5d7-$hold"  $V $flag --work "$W/v-w5d7-$hold" --widths 16,32,48,96,192 --drive-weight 0.7
+done
+AV="$PY train/av/train.py --data train/data --threads 1 $LEN"
+run av-holdout $AV --holdout --work "$W/av-holdout"
+run av-full    $AV --work "$W/av-full"
+run dc-cv $PY train/disccup/train.py --data train/data --cv 5 --final --threads 1 $LEN --work "$W/dc-cv"
+
+while sleep 30; do
+	n=$(jobs -rp | wc -l); [ "$n" -eq 0 ] && break
+	echo "$(date +%T) $n running; $(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader)"
+	for f in "$W"/*/stdout.log; do echo "  $(basename "$(dirname "$f")"): $(tail -n 1 "$f" | cut -c1-150)"; done
+done
+wait
+
+# Weights only: optimizer state would triple the size of what comes back.
+$PY - "$W" <<'PYEOF'
+import glob, os, sys, torch
+for p in glob.glob(os.path.join(sys.argv[1], "*", "ckpt.pt")):
+    ck = torch.load(p, map_location="cpu", weights_only=False)
+    torch.save({k: v for k, v in ck.items() if k != "opt"}, p.replace("ckpt.pt", "slim.pt"))
+    os.remove(p)
+PYEOF
+for group in v av dc; do
+	dirs=$(cd "$W" && ls -d ${group}-* 2>/dev/null)
+	[ -n "$dirs" ] && tar -C "$W" -cf "$OUT/$group.tar" $dirs
+done
+ls -la "$OUT"
+grep -h "held-out\|metrics\|Dice\|dice\|accuracy" "$W"/*/stdout.log | tail -40
