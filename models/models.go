@@ -26,20 +26,33 @@ var discONNX []byte
 //go:embed disc.json
 var discJSON []byte
 
+//go:embed disccup.onnx
+var disccupONNX []byte
+
+//go:embed disccup.json
+var disccupJSON []byte
+
+//go:embed av.onnx
+var avONNX []byte
+
+//go:embed av.json
+var avJSON []byte
+
 // Meta is a model's sidecar JSON.
 type Meta struct {
-	Name             string  `json:"name"`
-	Version          string  `json:"version"`
-	Task             string  `json:"task"`
-	Input            string  `json:"input"`
-	Output           string  `json:"output"`
-	OutputActivation string  `json:"output_activation"`
-	Channels         string  `json:"channels"`
-	Normalization    string  `json:"normalization"`
-	FOVThreshold     int     `json:"fov_threshold"`
-	SizeMultiple     int     `json:"size_multiple"`
-	Threshold        float64 `json:"threshold"`
-	TrainData        string  `json:"train_data"`
+	Name             string   `json:"name"`
+	Version          string   `json:"version"`
+	Task             string   `json:"task"`
+	Input            string   `json:"input"`
+	Output           string   `json:"output"`
+	OutputActivation string   `json:"output_activation"`
+	Channels         string   `json:"channels"`
+	Normalization    string   `json:"normalization"`
+	FOVThreshold     int      `json:"fov_threshold"`
+	SizeMultiple     int      `json:"size_multiple"`
+	Threshold        float64  `json:"threshold"`
+	TrainData        string   `json:"train_data"`
+	Classes          []string `json:"classes,omitempty"` // output channel names, in order; empty for a one-channel model
 }
 
 // Model is an embedded model: its graph, metadata and content digest.
@@ -52,9 +65,19 @@ type Model struct {
 // Vessels returns the binary vessel segmentation model.
 func Vessels() (Model, error) { return load("vessels", vesselsONNX, vesselsJSON) }
 
+// AV returns the artery/vein segmentation model: independent sigmoid
+// channels named by Meta.Classes (vessel, artery, vein), with Meta.Threshold
+// the vessel channel's operating threshold.
+func AV() (Model, error) { return load("av", avONNX, avJSON) }
+
 // DiscFiles returns the optic disc / fovea locator's graph and sidecar JSON
 // (parsed by disc.ParseModel, whose metadata differs from Meta).
 func DiscFiles() (onnx, meta []byte) { return discONNX, discJSON }
+
+// DiscCupFiles returns the optic disc / cup segmentation model's graph and
+// sidecar JSON (parsed by disc.ParseCupModel, whose metadata differs from
+// Meta).
+func DiscCupFiles() (onnx, meta []byte) { return disccupONNX, disccupJSON }
 
 func load(name string, onnx, meta []byte) (Model, error) {
 	var m Model

@@ -38,7 +38,8 @@ func newAnalyzeCmd() *cobra.Command {
 		Long: `Analyze one or more colour fundus photographs (JPEG, PNG, TIFF, GIF, BMP,
 PPM/PGM). For each photo it prints a summary and writes, into --out,
 NAME_report.json (the versioned Report, see docs/report.md) and
-NAME_overlay.png (vessels and field of view drawn on the photo).
+NAME_overlay.png (vessels, field of view, disc and fovea, the optic disc
+and cup outlines and zones B and C drawn on the photo).
 
 Without IMAGE it analyzes the bundled sample photograph (IDRiD_055, CC BY 4.0).
 A photo that cannot be read is reported and skipped; the exit status is
@@ -183,12 +184,24 @@ func writeOutputs(dir string, res *analysis.Result) ([]string, error) {
 	pngPath := filepath.Join(dir, s+"_overlay.png")
 	fov := res.Normalized.FOV
 	lm := res.Landmarks
-	img := overlay.Draw(res.Image.Pix, overlay.Layers{
+	layers := overlay.Layers{
 		Vessels: res.VesselMask,
 		FOV:     &overlay.Circle{X: fov.CX, Y: fov.CY, R: fov.Radius},
 		Disc:    &overlay.Point{X: lm.Disc.X, Y: lm.Disc.Y},
 		Fovea:   &overlay.Point{X: lm.Fovea.X, Y: lm.Fovea.Y},
-	})
+	}
+	if d := res.Disc; d != nil && d.Found {
+		// Only a disc that passed the checks is drawn, as only its
+		// measures are reported.
+		layers.DiscMask, layers.CupMask = d.Disc, d.Cup
+		if z := res.Report.Disc.Zones; z != nil {
+			ring := func(z report.Zone) *overlay.Ring {
+				return &overlay.Ring{X: z.Center.X, Y: z.Center.Y, Inner: z.InnerPx, Outer: z.OuterPx}
+			}
+			layers.ZoneB, layers.ZoneC = ring(z.B), ring(z.C)
+		}
+	}
+	img := overlay.Draw(res.Image.Pix, layers)
 	if err := writeFileAtomic(pngPath, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
 		return nil, err
 	}
@@ -196,6 +209,46 @@ func writeOutputs(dir string, res *analysis.Result) ([]string, error) {
 		return nil, err
 	}
 	return []string{jsonPath, pngPath}, nil
+}
+
+// printDisc prints the disc section: sizes, cup-to-disc ratios, rim and
+// zones, or why the disc was not found.
+func printDisc(w io.Writer, d *report.Disc) {
+	if !d.Found {
+		fmt.Fprintf(w, "  disc and cup   not found: %s (model %s)\n", d.Reason, d.Model)
+		return
+	}
+	um := ""
+	if d.HeightUm > 0 {
+		um = fmt.Sprintf(" (%.0f x %.0f µm, %.2f mm²)", d.HeightUm, d.WidthUm, d.AreaMm2)
+	}
+	fmt.Fprintf(w, "  disc size      %d x %d px (height x width)%s, area %d px, radius %.1f px; confidence %.2f\n",
+		d.HeightPx, d.WidthPx, um, d.AreaPx, d.RadiusPx, d.Confidence)
+	if c := d.Cup; c != nil {
+		um = ""
+		if c.HeightUm > 0 {
+			um = fmt.Sprintf(" (%.0f x %.0f µm)", c.HeightUm, c.WidthUm)
+		}
+		fmt.Fprintf(w, "  cup size       %d x %d px%s, area %d px\n", c.HeightPx, c.WidthPx, um, c.AreaPx)
+	}
+	if c := d.CDR; c != nil {
+		fmt.Fprintf(w, "  cup-to-disc    vertical %.2f, horizontal %.2f, area %.2f (unitless)\n", c.Vertical, c.Horizontal, c.Area)
+	}
+	if rim := d.Rim; rim != nil {
+		nt := "nasal/temporal unknown (laterality unknown)"
+		if rim.NasalPx != nil && rim.TemporalPx != nil {
+			nt = fmt.Sprintf("N %.1f, T %.1f", *rim.NasalPx, *rim.TemporalPx)
+		}
+		rule := "ISNT rule " + rim.ISNT
+		if len(rim.ISNTViolations) > 0 {
+			rule += " (" + strings.Join(rim.ISNTViolations, ", ") + ")"
+		}
+		fmt.Fprintf(w, "  rim width      I %.1f, S %.1f, %s px; %s\n", rim.InferiorPx, rim.SuperiorPx, nt, rule)
+	}
+	if z := d.Zones; z != nil {
+		fmt.Fprintf(w, "  zones          B %.0f-%.0f px, C %.0f-%.0f px from the disc centre (%.1f, %.1f); model %s\n",
+			z.B.InnerPx, z.B.OuterPx, z.C.InnerPx, z.C.OuterPx, z.B.Center.X, z.B.Center.Y, d.Model)
+	}
 }
 
 func printSummary(w io.Writer, r *report.Report, written []string) {
@@ -216,6 +269,9 @@ func printSummary(w io.Writer, r *report.Report, written []string) {
 		fmt.Fprintf(w, "  fovea          centre (%.1f, %.1f) px, confidence %.2f; %.1f px from the disc\n", a.Fovea.Center.X, a.Fovea.Center.Y, a.Fovea.Confidence, a.DiscFoveaDistancePx)
 		fmt.Fprintf(w, "  eye            %s eye (laterality), %s field\n", a.Laterality, a.Field)
 	}
+	if d := r.Disc; d != nil {
+		printDisc(w, d)
+	}
 	if v := r.Vessels; v != nil {
 		fmt.Fprintf(w, "  vessels        density %.4f of the field of view (%d of %d px, unitless); mean probability %.3f\n",
 			v.DensityFOV, v.VesselPx, v.FOVPx, v.MeanProbFOV)
@@ -229,6 +285,10 @@ func printSummary(w io.Writer, r *report.Report, written []string) {
 				m.FractalDimensionMask, m.FractalDimensionSkeleton, width)
 			fmt.Fprintf(w, "                 distance tortuosity %.4f; %d segments, %d branch points; centreline %.0f px\n",
 				m.DistanceTortuosity, m.SegmentCount, m.BranchPoints, m.CentrelineLengthPx)
+		}
+		for _, z := range v.Zones {
+			fmt.Fprintf(w, "  zone %s         vessel density %.4f, fractal dimension %.4f (mask), average width %.2f px, %d segments\n",
+				z.Zone, z.Density, z.Measures.FractalDimensionMask, z.Measures.AverageWidthPx, z.Measures.SegmentCount)
 		}
 	}
 	var parts []string

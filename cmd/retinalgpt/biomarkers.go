@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -19,10 +20,10 @@ import (
 )
 
 type biomarkerFlags struct {
-	mask, fov string
-	umPerPx   float64
-	format    string
-	summary   bool
+	mask, fov, av string
+	umPerPx       float64
+	format        string
+	summary       bool
 	// The optic disc, in mask pixels, for zones B and C.
 	discX, discY, discR float64
 }
@@ -30,7 +31,7 @@ type biomarkerFlags struct {
 func newBiomarkersCmd() *cobra.Command {
 	var f biomarkerFlags
 	cmd := &cobra.Command{
-		Use:   "biomarkers --mask VESSELS.png [--fov FOV.png] | biomarkers MASK...",
+		Use:   "biomarkers --mask VESSELS.png [--fov FOV.png] [--av AV.png] [--disc-x X --disc-y Y --disc-radius R] | biomarkers MASK...",
 		Short: "Vascular biomarkers from your own binary vessel segmentation",
 		Long: `Compute the vascular biomarkers from a vessel mask you already have (any
 format analyze reads; a pixel is vessel when its brightest channel exceeds
@@ -38,18 +39,33 @@ half range). Without --fov the field of view is the whole frame. Several
 masks (as arguments) give one CSV row each, or with --summary the median
 and quartiles of every measure over them.
 
---format csv uses AutoMorph's column names for the AutoMorph-compatible
-measures (Fractal_dimension = box count on the mask boundary,
-Vessel_density = over the whole frame, Average_width = area / centreline
-length, Distance_tortuosity, Squared_curvature_tortuosity,
-Tortuosity_density) followed by RetinalGPT's own columns; with
---disc-x/--disc-y/--disc-radius the same columns again for zone B (2 to 3
-disc radii from the disc centre) and zone C (2 to 5), suffixed _zone_b and
-_zone_c as AutoMorph names them. Lengths are in
-pixels of the mask, and in µm with --um-per-px. The artery/vein split and
-CRAE/CRVE/AVR are not available here yet.`,
+--format csv puts AutoMorph's column names first, for the
+AutoMorph-compatible measures (Fractal_dimension = box count on the mask
+boundary, Vessel_density = over the whole frame, Average_width = area /
+centreline length, Distance_tortuosity, Squared_curvature_tortuosity,
+Tortuosity_density), then RetinalGPT's own columns in snake_case. With
+--disc-x/--disc-y/--disc-radius the measures are repeated for zone B (2 to
+3 disc radii from the disc centre) and zone C (2 to 5), suffixed _zone_b
+and _zone_c as AutoMorph names them. Lengths are in pixels of the mask,
+and in µm with --um-per-px.
+
+--av reads an artery/vein map of the mask's size in the RITE colour code
+(black background, red artery, blue vein, green crossing, white
+uncertain; other colours go to the nearest). Each centreline segment
+takes the majority label of its pixels, and every measure is repeated for
+the arteries (Artery_..., artery_...) and the veins (Vein_..., vein_...).
+With a disc as well, each zone gets CRAE, CRVE and AVR from its six
+widest arterioles and venules: CRAE_Knudtson_zone_b in mask pixels,
+CRAE_Hubbard_zone_b in µm and only with --um-per-px (its constants are in
+µm); zone B also gets the median over five circles from 2 to 3 disc radii
+(crae_knudtson_circles_zone_b, ...). Zone B is the standard zone for
+CRAE/CRVE; zone C's are there because AutoMorph reports them.
+calibre_notes says why a value is absent or came from fewer than six
+vessels. --av, like --fov and the disc, goes with a single mask: run the
+command once per image to measure several.`,
 		Example: `  retinalgpt biomarkers --mask 01_manual1.gif --fov 01_test_mask.gif
   retinalgpt biomarkers --mask seg.png --format csv --um-per-px 6.5 > features.csv
+  retinalgpt biomarkers --mask 01_manual1.gif --av 01_test.png --disc-x 103.5 --disc-y 253.5 --disc-radius 38
   retinalgpt biomarkers ../shared/datasets/drive/*/1st_manual/*.gif --summary`,
 		Args: checkArgs(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, args []string) error { return runBiomarkers(cmd, f, args) },
@@ -57,7 +73,8 @@ CRAE/CRVE/AVR are not available here yet.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.mask, "mask", "", "binary vessel mask (required)")
 	fl.StringVar(&f.fov, "fov", "", "field-of-view mask (default: the whole frame)")
-	fl.Float64Var(&f.umPerPx, "um-per-px", 0, "micrometres per mask pixel, for µm columns")
+	fl.StringVar(&f.av, "av", "", "artery/vein map in the RITE colour code, the mask's size (single mask only)")
+	fl.Float64Var(&f.umPerPx, "um-per-px", 0, "micrometres per mask pixel, for µm columns and the Hubbard formulas")
 	fl.StringVar(&f.format, "format", "text", "output: text, json or csv")
 	fl.BoolVar(&f.summary, "summary", false, "print median and quartiles of each measure over all masks")
 	fl.Float64Var(&f.discX, "disc-x", 0, "optic disc centre x in mask pixels (with --disc-y and --disc-radius: zone B and C measures)")
@@ -65,6 +82,44 @@ CRAE/CRVE/AVR are not available here yet.`,
 	fl.Float64Var(&f.discR, "disc-radius", 0, "optic disc radius in mask pixels")
 	return cmd
 }
+
+// noDisc is why CRAE/CRVE/AVR are absent without a disc.
+const noDisc = "no optic disc given: --disc-x, --disc-y and --disc-radius place zone B"
+
+// zoneJSON is one zone's measures in the JSON output.
+type zoneJSON struct {
+	Measures *biomarkers.Measures `json:"measures"`
+	Artery   *biomarkers.Measures `json:"artery,omitempty"`
+	Vein     *biomarkers.Measures `json:"vein,omitempty"`
+	// Calibre is CRAE/CRVE/AVR from the vessels in the zone (with --av).
+	Calibre *biomarkers.Calibre `json:"calibre,omitempty"`
+}
+
+// avLabelsJSON summarises the segment labels in the JSON output.
+type avLabelsJSON struct {
+	ArterySegments         int     `json:"artery_segment_count"`
+	VeinSegments           int     `json:"vein_segment_count"`
+	CrossingSegments       int     `json:"crossing_segment_count"`
+	UnlabelledSegments     int     `json:"unlabelled_segment_count"`
+	LabelledLengthFraction float64 `json:"labelled_length_fraction"`
+	MeanConfidence         float64 `json:"mean_label_confidence"`
+}
+
+// biomarkerResult is everything measured on one mask.
+type biomarkerResult struct {
+	Mask          string               `json:"mask"`
+	AV            string               `json:"av,omitempty"`
+	UmPerPx       float64              `json:"um_per_px,omitempty"`
+	Measures      *biomarkers.Measures `json:"measures"`
+	Artery        *biomarkers.Measures `json:"artery,omitempty"`
+	Vein          *biomarkers.Measures `json:"vein,omitempty"`
+	AVLabels      *avLabelsJSON        `json:"av_labels,omitempty"`
+	Zones         map[string]*zoneJSON `json:"zones,omitempty"`
+	CalibreAbsent string               `json:"calibre_absent,omitempty"`
+}
+
+// zoneSuffixes are the zones in column order.
+var zoneSuffixes = []string{"_zone_b", "_zone_c"}
 
 func runBiomarkers(cmd *cobra.Command, f biomarkerFlags, args []string) error {
 	masks := args
@@ -80,41 +135,23 @@ func runBiomarkers(cmd *cobra.Command, f biomarkerFlags, args []string) error {
 		return usageError{errors.New("--um-per-px must be positive")}
 	case f.fov != "" && len(masks) > 1:
 		return usageError{errors.New("--fov goes with a single mask")}
+	case f.av != "" && len(masks) > 1:
+		return usageError{errors.New("--av goes with a single mask (run once per image)")}
 	case f.discR < 0 || (f.discR > 0 && len(masks) > 1):
 		return usageError{errors.New("--disc-radius must be positive and goes with a single mask")}
 	}
 	var rows [][]column
-	var all []*biomarkers.Measures
+	var all []*biomarkerResult
 	for i, path := range masks {
 		if len(masks) > 1 {
 			fmt.Fprintf(cmd.ErrOrStderr(), "\r[%d/%d] %s   ", i+1, len(masks), filepath.Base(path))
 		}
-		mask, fov, err := loadMasks(path, f.fov)
+		res, err := measureMask(path, f)
 		if err != nil {
 			return err
 		}
-		m, err := biomarkers.Measure(mask, fov)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		all = append(all, m)
-		row := biomarkerRow(filepath.Base(path), m, f.umPerPx)
-		if f.discR > 0 {
-			centre := disc.Point{X: f.discX, Y: f.discY}
-			for _, z := range []struct {
-				suffix string
-				ring   disc.Annulus
-			}{{"_zone_b", disc.ZoneB(centre, f.discR)}, {"_zone_c", disc.ZoneC(centre, f.discR)}} {
-				zm, err := biomarkers.Measure(mask, zoneMask(mask.Bounds(), fov, z.ring))
-				if err != nil {
-					return fmt.Errorf("%s%s: %w", path, z.suffix, err)
-				}
-				for _, c := range biomarkerRow("", zm, f.umPerPx)[1:] {
-					row = append(row, column{c.header + z.suffix, c.value})
-				}
-			}
-		}
-		rows = append(rows, row)
+		all = append(all, res)
+		rows = append(rows, biomarkerRow(filepath.Base(path), res))
 	}
 	if len(masks) > 1 {
 		fmt.Fprintln(cmd.ErrOrStderr())
@@ -126,19 +163,10 @@ func runBiomarkers(cmd *cobra.Command, f biomarkerFlags, args []string) error {
 	switch f.format {
 	case "json":
 		enc := newJSONEncoder(w)
-		type entry struct {
-			Mask     string               `json:"mask"`
-			UmPerPx  float64              `json:"um_per_px,omitempty"`
-			Measures *biomarkers.Measures `json:"measures"`
+		if len(all) == 1 {
+			return enc.Encode(all[0])
 		}
-		var out []entry
-		for i, m := range all {
-			out = append(out, entry{masks[i], f.umPerPx, m})
-		}
-		if len(out) == 1 {
-			return enc.Encode(out[0])
-		}
-		return enc.Encode(out)
+		return enc.Encode(all)
 	case "csv":
 		return writeCSV(w, rows)
 	}
@@ -147,10 +175,85 @@ func runBiomarkers(cmd *cobra.Command, f biomarkerFlags, args []string) error {
 			fmt.Fprintf(w, "%s\n", masks[i])
 		}
 		for _, c := range row[1:] {
-			fmt.Fprintf(w, "  %-38s %s\n", c.header, c.value)
+			v := c.value
+			if v == "" {
+				v = "-"
+			}
+			fmt.Fprintf(w, "  %-42s %s\n", c.header, v)
 		}
 	}
 	return nil
+}
+
+// measureMask measures one mask with everything the flags ask for.
+func measureMask(path string, f biomarkerFlags) (*biomarkerResult, error) {
+	mask, fov, err := loadMasks(path, f.fov)
+	if err != nil {
+		return nil, err
+	}
+	res := &biomarkerResult{Mask: path, AV: f.av, UmPerPx: f.umPerPx}
+	var avm *biomarkers.AVMeasures
+	if f.av != "" {
+		av, err := loadAV(f.av, mask.Bounds())
+		if err != nil {
+			return nil, err
+		}
+		if avm, err = biomarkers.MeasureAV(mask, fov, av, biomarkers.Options{}); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		res.Measures, res.Artery, res.Vein = avm.All, avm.Artery, avm.Vein
+		res.AVLabels = &avLabelsJSON{avm.ArterySegments, avm.VeinSegments, avm.CrossingSegments,
+			avm.UnlabelledSegments, avm.LabelledLengthFraction, avm.MeanConfidence}
+	} else if res.Measures, err = biomarkers.Measure(mask, fov); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if f.discR <= 0 {
+		if avm != nil {
+			res.CalibreAbsent = noDisc
+		}
+		return res, nil
+	}
+	centre := disc.Point{X: f.discX, Y: f.discY}
+	res.Zones = map[string]*zoneJSON{}
+	for _, z := range []struct {
+		suffix string
+		ring   disc.Annulus
+	}{{"_zone_b", disc.ZoneB(centre, f.discR)}, {"_zone_c", disc.ZoneC(centre, f.discR)}} {
+		zm := zoneMask(mask.Bounds(), fov, z.ring)
+		zj := &zoneJSON{}
+		if zj.Measures, err = biomarkers.Measure(mask, zm); err != nil {
+			return nil, fmt.Errorf("%s%s: %w", path, z.suffix, err)
+		}
+		if avm != nil {
+			// The A/V masks are zero-origin, as zoneMask is for a mask
+			// that fundus loaded.
+			if zj.Artery, err = biomarkers.Measure(avm.ArteryMask, zm); err != nil {
+				return nil, fmt.Errorf("%s%s arteries: %w", path, z.suffix, err)
+			}
+			if zj.Vein, err = biomarkers.Measure(avm.VeinMask, zm); err != nil {
+				return nil, fmt.Errorf("%s%s veins: %w", path, z.suffix, err)
+			}
+			ring := biomarkers.Ring{X: z.ring.Centre.X, Y: z.ring.Centre.Y, Inner: z.ring.Inner, Outer: z.ring.Outer}
+			if zj.Calibre, err = biomarkers.MeasureCalibre(avm, ring, biomarkers.CalibreOptions{UmPerPx: f.umPerPx}); err != nil {
+				return nil, fmt.Errorf("%s%s: %w", path, z.suffix, err)
+			}
+		}
+		res.Zones[strings.TrimPrefix(z.suffix, "_")] = zj
+	}
+	return res, nil
+}
+
+// loadAV reads an artery/vein map in the RITE colour code and checks that
+// it matches the mask.
+func loadAV(path string, b image.Rectangle) (*biomarkers.AVMap, error) {
+	img, err := fundus.Load(path, fundus.Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("--av: %w", err)
+	}
+	if img.Width != b.Dx() || img.Height != b.Dy() {
+		return nil, fmt.Errorf("--av %s is %dx%d, the mask %dx%d", path, img.Width, img.Height, b.Dx(), b.Dy())
+	}
+	return biomarkers.AVMapFromRITE(img.Pix), nil
 }
 
 // loadMasks reads a vessel mask and, if fovPath is set, its FOV mask.
@@ -195,6 +298,9 @@ func writeSummary(w io.Writer, rows [][]column, format string) error {
 	}
 	var stats []stat
 	for j := 1; j < len(rows[0]); j++ {
+		if rows[0][j].text {
+			continue
+		}
 		var v []float64
 		for _, r := range rows {
 			if x, err := strconv.ParseFloat(r[j].value, 64); err == nil {
@@ -238,36 +344,214 @@ func quantile(sorted []float64, q float64) float64 {
 	return sorted[i] + (pos-float64(i))*(sorted[i+1]-sorted[i])
 }
 
-// column is one CSV column; AutoMorph's names come first.
-type column struct{ header, value string }
+// column is one CSV column; AutoMorph's names come first. text marks a
+// column of words, which --summary leaves out.
+type column struct {
+	header, value string
+	text          bool
+}
 
-func biomarkerRow(name string, m *biomarkers.Measures, umPerPx float64) []column {
-	num := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
-	r4 := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+// biomarkerRow lays out one result: the name, then every column named
+// after AutoMorph in AutoMorph's order (all vessels, then per zone all
+// vessels, arteries and CRAE, veins, CRVE and AVR), then RetinalGPT's own
+// columns in the same order. Absent values are empty; without a disc there
+// are no zone columns at all.
+func biomarkerRow(name string, r *biomarkerResult) []column {
+	cols := []column{{header: "Name", value: name, text: true}}
+	av := r.AV != ""
+	type zone struct {
+		suffix string
+		z      *zoneJSON
+	}
+	var zones []zone
+	for _, s := range zoneSuffixes {
+		if z := r.Zones[strings.TrimPrefix(s, "_")]; z != nil {
+			zones = append(zones, zone{s, z})
+		}
+	}
+	// AutoMorph's columns.
+	cols = append(cols, autoMorphColumns("", "", r.Measures)...)
+	if av {
+		cols = append(cols, autoMorphColumns("Artery_", "", r.Artery)...)
+		cols = append(cols, autoMorphColumns("Vein_", "", r.Vein)...)
+	}
+	for _, z := range zones {
+		cols = append(cols, autoMorphColumns("", z.suffix, z.z.Measures)...)
+		if !av {
+			continue
+		}
+		var k, h biomarkers.Equivalents
+		if c := z.z.Calibre; c != nil {
+			k, h = c.Zone.Knudtson, c.Zone.Hubbard
+		}
+		cols = append(cols, autoMorphColumns("Artery_", z.suffix, z.z.Artery)...)
+		cols = append(cols,
+			column{header: "CRAE_Hubbard" + z.suffix, value: opt(h.CRAE, 1)},
+			column{header: "CRAE_Knudtson" + z.suffix, value: opt(k.CRAE, 1)})
+		cols = append(cols, autoMorphColumns("Vein_", z.suffix, z.z.Vein)...)
+		cols = append(cols,
+			column{header: "CRVE_Hubbard" + z.suffix, value: opt(h.CRVE, 1)},
+			column{header: "CRVE_Knudtson" + z.suffix, value: opt(k.CRVE, 1)},
+			column{header: "AVR_Hubbard" + z.suffix, value: opt(h.AVR, 1)},
+			column{header: "AVR_Knudtson" + z.suffix, value: opt(k.AVR, 1)})
+	}
+	// Our own.
+	cols = append(cols, ownColumns("", "", r.Measures, r.UmPerPx)...)
+	if av {
+		cols = append(cols, ownColumns("artery_", "", r.Artery, r.UmPerPx)...)
+		cols = append(cols, ownColumns("vein_", "", r.Vein, r.UmPerPx)...)
+		l := r.AVLabels
+		cols = append(cols,
+			column{header: "av_artery_segment_count", value: strconv.Itoa(l.ArterySegments)},
+			column{header: "av_vein_segment_count", value: strconv.Itoa(l.VeinSegments)},
+			column{header: "av_crossing_segment_count", value: strconv.Itoa(l.CrossingSegments)},
+			column{header: "av_unlabelled_segment_count", value: strconv.Itoa(l.UnlabelledSegments)},
+			column{header: "av_labelled_length_fraction", value: r4(l.LabelledLengthFraction)},
+			column{header: "av_mean_label_confidence", value: r4(l.MeanConfidence)})
+	}
+	for _, z := range zones {
+		cols = append(cols, ownColumns("", z.suffix, z.z.Measures, r.UmPerPx)...)
+		if av {
+			cols = append(cols, ownColumns("artery_", z.suffix, z.z.Artery, r.UmPerPx)...)
+			cols = append(cols, ownColumns("vein_", z.suffix, z.z.Vein, r.UmPerPx)...)
+			cols = append(cols, calibreOwnColumns(z.suffix, z.z.Calibre, r.UmPerPx)...)
+		}
+	}
+	if av {
+		cols = append(cols, column{header: "calibre_notes", value: calibreNotes(r), text: true})
+	}
+	return cols
+}
+
+// prefixed is p+s, or "" when s is.
+func prefixed(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
+}
+
+func num(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+func r4(v float64) string  { return strconv.FormatFloat(v, 'f', 4, 64) }
+
+// autoMorphColumns are AutoMorph's six image measures, named as AutoMorph
+// names them: prefix "", "Artery_" or "Vein_", suffix "" or "_zone_b"/"_zone_c".
+func autoMorphColumns(prefix, suffix string, m *biomarkers.Measures) []column {
+	c := func(name, v string) column { return column{header: prefix + name + suffix, value: v} }
+	return []column{
+		c("Fractal_dimension", r4(m.FractalDimensionMask)),
+		c("Vessel_density", r4(m.DensityFrame)),
+		c("Average_width", r4(m.AverageWidthPx)),
+		c("Distance_tortuosity", r4(m.DistanceTortuosity)),
+		c("Squared_curvature_tortuosity", num(m.CurvatureTortuosityPerPx2)),
+		c("Tortuosity_density", num(m.TortuosityDensityPerPx)),
+	}
+}
+
+// ownColumns are RetinalGPT's measures: prefix "", "artery_" or "vein_".
+func ownColumns(prefix, suffix string, m *biomarkers.Measures, umPerPx float64) []column {
+	c := func(name, v string) column { return column{header: prefix + name + suffix, value: v} }
 	cols := []column{
-		{"Name", name},
-		{"Fractal_dimension", r4(m.FractalDimensionMask)},
-		{"Vessel_density", r4(m.DensityFrame)},
-		{"Average_width", r4(m.AverageWidthPx)},
-		{"Distance_tortuosity", r4(m.DistanceTortuosity)},
-		{"Squared_curvature_tortuosity", num(m.CurvatureTortuosityPerPx2)},
-		{"Tortuosity_density", num(m.TortuosityDensityPerPx)},
-		{"fractal_dimension_skeleton", r4(m.FractalDimensionSkeleton)},
-		{"vessel_density_fov", r4(m.DensityFOV)},
-		{"median_segment_width_px", r4(m.MedianSegmentWidthPx)},
-		{"mean_branching_angle_deg", strconv.FormatFloat(m.MeanBranchingAngleDeg, 'f', 1, 64)},
-		{"segment_count", strconv.Itoa(m.SegmentCount)},
-		{"branch_point_count", strconv.Itoa(m.BranchPoints)},
-		{"end_point_count", strconv.Itoa(m.EndPoints)},
-		{"centreline_length_px", strconv.FormatFloat(m.CentrelineLengthPx, 'f', 1, 64)},
+		c("fractal_dimension_skeleton", r4(m.FractalDimensionSkeleton)),
+		c("vessel_density_fov", r4(m.DensityFOV)),
+		c("median_segment_width_px", r4(m.MedianSegmentWidthPx)),
+		c("mean_branching_angle_deg", strconv.FormatFloat(m.MeanBranchingAngleDeg, 'f', 1, 64)),
+		c("segment_count", strconv.Itoa(m.SegmentCount)),
+		c("branch_point_count", strconv.Itoa(m.BranchPoints)),
+		c("end_point_count", strconv.Itoa(m.EndPoints)),
+		c("centreline_length_px", strconv.FormatFloat(m.CentrelineLengthPx, 'f', 1, 64)),
 	}
 	if umPerPx > 0 {
 		cols = append(cols,
-			column{"average_width_um", strconv.FormatFloat(m.AverageWidthPx*umPerPx, 'f', 2, 64)},
-			column{"median_segment_width_um", strconv.FormatFloat(m.MedianSegmentWidthPx*umPerPx, 'f', 2, 64)},
-			column{"centreline_length_um", strconv.FormatFloat(m.CentrelineLengthPx*umPerPx, 'f', 0, 64)})
+			c("average_width_um", strconv.FormatFloat(m.AverageWidthPx*umPerPx, 'f', 2, 64)),
+			c("median_segment_width_um", strconv.FormatFloat(m.MedianSegmentWidthPx*umPerPx, 'f', 2, 64)),
+			c("centreline_length_um", strconv.FormatFloat(m.CentrelineLengthPx*umPerPx, 'f', 0, 64)))
 	}
 	return cols
+}
+
+// opt formats an optional value, scaled; empty when absent.
+func opt(v *float64, scale float64) string {
+	if v == nil {
+		return ""
+	}
+	return r4(*v * scale)
+}
+
+// calibreOwnColumns are, for one zone, the number of vessels the summary
+// formulas used, the Knudtson values in µm, and for zone B the
+// multi-circle variant.
+func calibreOwnColumns(suffix string, c *biomarkers.Calibre, umPerPx float64) []column {
+	z, mc := c.Zone, c.MultiCircle
+	cols := []column{
+		{header: "crae_vessel_count" + suffix, value: strconv.Itoa(z.ArteriesUsed)},
+		{header: "crve_vessel_count" + suffix, value: strconv.Itoa(z.VeinsUsed)},
+	}
+	if umPerPx > 0 {
+		cols = append(cols,
+			column{header: "crae_knudtson_um" + suffix, value: opt(z.Knudtson.CRAE, umPerPx)},
+			column{header: "crve_knudtson_um" + suffix, value: opt(z.Knudtson.CRVE, umPerPx)})
+	}
+	if suffix != "_zone_b" {
+		return cols
+	}
+	cols = append(cols,
+		column{header: "crae_knudtson_circles" + suffix, value: opt(mc.Knudtson.CRAE, 1)},
+		column{header: "crve_knudtson_circles" + suffix, value: opt(mc.Knudtson.CRVE, 1)},
+		column{header: "avr_knudtson_circles" + suffix, value: opt(mc.Knudtson.AVR, 1)},
+		column{header: "crae_hubbard_circles" + suffix, value: opt(mc.Hubbard.CRAE, 1)},
+		column{header: "crve_hubbard_circles" + suffix, value: opt(mc.Hubbard.CRVE, 1)},
+		column{header: "avr_hubbard_circles" + suffix, value: opt(mc.Hubbard.AVR, 1)},
+		column{header: "crae_vessel_count_circles" + suffix, value: strconv.Itoa(mc.ArteriesUsed)},
+		column{header: "crve_vessel_count_circles" + suffix, value: strconv.Itoa(mc.VeinsUsed)})
+	if umPerPx > 0 {
+		cols = append(cols,
+			column{header: "crae_knudtson_circles_um" + suffix, value: opt(mc.Knudtson.CRAE, umPerPx)},
+			column{header: "crve_knudtson_circles_um" + suffix, value: opt(mc.Knudtson.CRVE, umPerPx)})
+	}
+	return cols
+}
+
+// calibreNotes says, in one line, why CRAE/CRVE/AVR values are absent and
+// where fewer than six vessels entered them.
+func calibreNotes(r *biomarkerResult) string {
+	var notes []string
+	add := func(n string) {
+		if n != "" && !slices.Contains(notes, n) {
+			notes = append(notes, n)
+		}
+	}
+	add(r.CalibreAbsent)
+	if r.UmPerPx == 0 && len(r.Zones) > 0 {
+		add("Hubbard absent: no calibration (give --um-per-px)")
+	}
+	for _, s := range zoneSuffixes {
+		z := r.Zones[strings.TrimPrefix(s, "_")]
+		if z == nil || z.Calibre == nil {
+			continue
+		}
+		name := "zone " + strings.ToUpper(s[len(s)-1:])
+		ests := []struct {
+			what string
+			est  biomarkers.CalibreEstimate
+		}{{name, z.Calibre.Zone}}
+		if s == "_zone_b" {
+			ests = append(ests, struct {
+				what string
+				est  biomarkers.CalibreEstimate
+			}{name + " circles", z.Calibre.MultiCircle})
+		}
+		for _, e := range ests {
+			for _, w := range e.est.Warnings {
+				add(e.what + ": " + w)
+			}
+			add(prefixed(e.what+": ", e.est.Knudtson.Absent))
+			if r.UmPerPx > 0 {
+				add(prefixed(e.what+": ", e.est.Hubbard.Absent))
+			}
+		}
+	}
+	return strings.Join(notes, "; ")
 }
 
 func writeCSV(w io.Writer, rows [][]column) error {

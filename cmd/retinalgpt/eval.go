@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/retinalgpt/retinalgpt/internal/avlabel"
 	"github.com/retinalgpt/retinalgpt/internal/eval"
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
+	"github.com/retinalgpt/retinalgpt/internal/infer"
+	"github.com/retinalgpt/retinalgpt/internal/vessels"
+	"github.com/retinalgpt/retinalgpt/models"
 )
 
 func newEvalCmd() *cobra.Command {
@@ -22,7 +27,7 @@ a folder in the layout of the matching ../shared/datasets folder, so it runs
 unchanged on other copies of the same dataset, prints a table, and with
 --json prints one JSON object with the same figures.`,
 	}
-	cmd.AddCommand(newEvalVesselsCmd(), newEvalLocalizeCmd())
+	cmd.AddCommand(newEvalVesselsCmd(), newEvalAVCmd(), newEvalLocalizeCmd(), newEvalDiscCmd())
 	return cmd
 }
 
@@ -220,6 +225,153 @@ func printVesselTable(w io.Writer, r *eval.VesselReport, size int) {
 	row("mean per image", r.MeanPerImage, "")
 	tw.Flush()
 	fmt.Fprintf(w, "\nmedian %.2f s per image, %.1f s in all", r.MedianImageS, r.Seconds)
+	for _, im := range r.Images {
+		if !im.MaskGiven {
+			fmt.Fprint(w, "; * FOV detected (no mask file)")
+			break
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+type evalAVFlags struct {
+	rt      runtimeFlags
+	root    string
+	split   string
+	jsonOut bool
+}
+
+func newEvalAVCmd() *cobra.Command {
+	var f evalAVFlags
+	cmd := &cobra.Command{
+		Use:   "av --root DIR",
+		Short: "Artery/vein classification: accuracy, artery and vein sensitivity",
+		Long: `Evaluate the artery/vein model against colour A/V labels in the layout of
+../shared/datasets/rite: DIR/test/{images,av,mask} (--split picks the folder;
+DIR may also be a split folder itself). Labels use the RITE colour code:
+black background, red artery, blue vein, green crossing, white uncertain;
+any other colour counts as uncertain. A missing mask/ folder means the FOV
+is detected from the photo.
+
+The protocol is the usual one of the A/V literature: every ground-truth
+vessel pixel inside the FOV labelled artery or vein (crossings and
+uncertain vessels excluded) is predicted artery if p_artery > p_vein,
+whether or not the model detected the vessel, so the figures measure
+classification, not detection. Accuracy is over artery and vein pixels;
+artery sensitivity is the share of artery pixels called artery, vein
+sensitivity the share of vein pixels called vein (the artery
+specificity). The centreline figures count only the skeleton of the
+ground-truth vessel mask; the consistent ones count the labels after each
+centreline segment of the ground-truth vessel mask has taken its pixels'
+confidence-weighted majority label. The model runs on the photo's own
+pixels.
+
+The shared copy's training split (21-40) is what the A/V model trains on;
+test (01-20) is held out.`,
+		Example: `  retinalgpt eval av --root ../shared/datasets/rite
+  retinalgpt eval av --root ../shared/datasets/rite --split training --json`,
+		Args: checkArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error { return runEvalAV(cmd, f) },
+	}
+	f.rt.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.root, "root", "", "dataset folder (required)")
+	fl.StringVar(&f.split, "split", "test", "split: test or training")
+	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object instead of the table")
+	return cmd
+}
+
+func runEvalAV(cmd *cobra.Command, f evalAVFlags) error {
+	if f.root == "" {
+		return usageError{errors.New("--root is required")}
+	}
+	set, err := eval.OpenAVSet(f.root, f.split)
+	if err != nil {
+		return err
+	}
+	m, err := models.AV()
+	if err != nil {
+		return err
+	}
+	rt, err := infer.Open(f.rt.config())
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	seg, err := vessels.NewAV(rt, m)
+	if err != nil {
+		return err
+	}
+	defer seg.Close()
+	predict := func(ctx context.Context, img *fundus.Image) ([]float32, []float32, error) {
+		av, err := seg.Segment(ctx, img.Pix)
+		if err != nil {
+			return nil, nil, err
+		}
+		return av.Artery, av.Vein, nil
+	}
+	consistent := func(vessel *image.Gray, artery, vein []float32) ([]bool, error) {
+		b := vessel.Bounds()
+		px, err := (&vessels.AVMap{Width: b.Dx(), Height: b.Dy(), Artery: artery, Vein: vein}).Classify(vessel)
+		if err != nil {
+			return nil, err
+		}
+		r, err := avlabel.Consistent(px)
+		if err != nil {
+			return nil, err
+		}
+		isArtery := make([]bool, len(r.Labels.Class))
+		for i, c := range r.Labels.Class {
+			isArtery[i] = c == vessels.Artery
+		}
+		return isArtery, nil
+	}
+	stderr := cmd.ErrOrStderr()
+	rep, err := eval.EvalAV(cmd.Context(), set, predict, consistent, func(done, total int, id string) {
+		fmt.Fprintf(stderr, "\r[%d/%d] %s   ", done, total, id)
+		if done == total {
+			fmt.Fprintln(stderr)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if f.jsonOut {
+		enc := newJSONEncoder(cmd.OutOrStdout())
+		return enc.Encode(struct {
+			*eval.AVReport
+			Model string `json:"model"`
+		}{rep, m.Meta.Version})
+	}
+	printAVTable(cmd.OutOrStdout(), rep, m.Meta.Version)
+	return nil
+}
+
+func printAVTable(w io.Writer, r *eval.AVReport, model string) {
+	fmt.Fprintf(w, "Artery/vein classification: %s %s split, %d images, %s (model %s)\n", r.Dataset, r.Split, len(r.Images), r.Dir, model)
+	fmt.Fprintf(w, "On the ground-truth artery and vein pixels inside the FOV (crossings and uncertain\n")
+	fmt.Fprintf(w, "excluded), artery if p_artery > p_vein. CL: centreline (skeleton) pixels only;\n")
+	fmt.Fprintf(w, "consistent: after each centreline segment's majority vote\n\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "image\taccuracy\tartery sens\tvein sens\tCL accuracy\tCL artery sens\tCL vein sens\tconsistent acc\tconsistent CL acc\tA/V px\t")
+	row := func(name string, s eval.AVScores, extra string) {
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%s\t\n", name,
+			s.Accuracy, s.ArterySensitivity, s.VeinSensitivity,
+			s.CentrelineAccuracy, s.CentrelineArterySensitivity, s.CentrelineVeinSensitivity,
+			s.ConsistentAccuracy, s.ConsistentCentrelineAccuracy, extra)
+	}
+	for _, im := range r.Images {
+		px := fmt.Sprint(im.ArteryPx + im.VeinPx)
+		if !im.MaskGiven {
+			px += "*"
+		}
+		row(im.ID, im.AVScores, px)
+	}
+	fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t")
+	row("overall (pooled)", r.Overall, "")
+	row("mean per image", r.MeanPerImage, "")
+	tw.Flush()
+	fmt.Fprintf(w, "\nmedian %.2f s per image (model), %.1f s in all", r.MedianImageS, r.Seconds)
 	for _, im := range r.Images {
 		if !im.MaskGiven {
 			fmt.Fprint(w, "; * FOV detected (no mask file)")

@@ -86,3 +86,80 @@ func TestEvalLocalize(t *testing.T) {
 		t.Errorf("got %+v: want 3 images with errors of tens of pixels at 4288 width", got)
 	}
 }
+
+// The A/V command on two RITE test photos: plumbing, not accuracy (the
+// model card records that), so the checks are that every figure is a rate
+// and every labelled pixel was counted.
+func TestEvalAV(t *testing.T) {
+	requireORT(t)
+	src := "../../../shared/datasets/rite/test"
+	if _, err := os.Stat(filepath.Join(src, "av")); err != nil {
+		t.Skipf("RITE not available: %v", err)
+	}
+	root := t.TempDir()
+	for _, f := range []string{"images/01_test.png", "av/01_test.png", "mask/01_test_mask.gif",
+		"images/02_test.png", "av/02_test.png", "mask/02_test_mask.gif"} {
+		abs, _ := filepath.Abs(filepath.Join(src, f))
+		os.MkdirAll(filepath.Join(root, filepath.Dir(f)), 0o755)
+		if err := os.Symlink(abs, filepath.Join(root, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdout, stderr, code := run(t, "eval", "av", "--root", root, "--json", "--threads", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	type scores struct {
+		Accuracy             *float64 `json:"accuracy"`
+		ArterySensitivity    *float64 `json:"artery_sensitivity"`
+		VeinSensitivity      *float64 `json:"vein_sensitivity"`
+		CentrelineAccuracy   *float64 `json:"centreline_accuracy"`
+		ConsistentAccuracy   *float64 `json:"consistent_accuracy"`
+		ConsistentCentreline *float64 `json:"consistent_centreline_accuracy"`
+	}
+	var got struct {
+		Images []struct {
+			ID string `json:"id"`
+			scores
+			ArteryPx     int `json:"artery_px"`
+			VeinPx       int `json:"vein_px"`
+			CentrelinePx int `json:"centreline_px"`
+		} `json:"images"`
+		Overall scores `json:"overall"`
+		Model   string `json:"model"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("output is not one JSON object: %v\n%s", err, stdout)
+	}
+	if len(got.Images) != 2 || got.Model == "" {
+		t.Fatalf("%d images, model %q; want 2 and a model version", len(got.Images), got.Model)
+	}
+	check := func(name string, s scores) {
+		for k, v := range map[string]*float64{"accuracy": s.Accuracy, "artery_sensitivity": s.ArterySensitivity,
+			"vein_sensitivity": s.VeinSensitivity, "centreline_accuracy": s.CentrelineAccuracy,
+			"consistent_accuracy": s.ConsistentAccuracy, "consistent_centreline_accuracy": s.ConsistentCentreline} {
+			if v == nil || *v < 0 || *v > 1 {
+				t.Errorf("%s: %s = %v, want a rate in [0, 1]", name, k, v)
+			}
+		}
+	}
+	for _, im := range got.Images {
+		// RITE labels some 10 000+ artery and vein pixels per photo.
+		if im.ArteryPx < 5000 || im.VeinPx < 5000 || im.CentrelinePx < 2000 || im.CentrelinePx > im.ArteryPx+im.VeinPx {
+			t.Errorf("%s: %d artery, %d vein, %d centreline pixels", im.ID, im.ArteryPx, im.VeinPx, im.CentrelinePx)
+		}
+		check(im.ID, im.scores)
+	}
+	check("overall", got.Overall)
+
+	table, stderr, code := run(t, "eval", "av", "--root", root, "--threads", "2")
+	if code != 0 || !strings.Contains(table, "01_test") || !strings.Contains(table, "overall (pooled)") {
+		t.Errorf("table (exit %d, %s):\n%s", code, stderr, table)
+	}
+}
+
+func TestEvalAVNeedsRoot(t *testing.T) {
+	if _, _, code := run(t, "eval", "av"); code != exitUsage {
+		t.Fatalf("exit %d without --root, want %d", code, exitUsage)
+	}
+}

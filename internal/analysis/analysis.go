@@ -44,6 +44,8 @@ type Analyzer struct {
 	vessels *vessels.Segmenter
 	disc    *disc.Locator
 	discSHA string // of the disc model's ONNX bytes, hashed once
+	cup     *disc.Segmenter
+	cupSHA  string // of the disc/cup model's ONNX bytes
 }
 
 // New loads ONNX Runtime and every model.
@@ -68,6 +70,13 @@ func New(cfg Config) (*Analyzer, error) {
 		a.disc, err = disc.NewLocator(rt, dm)
 		a.discSHA = sha256Hex(dm.ONNX)
 	}
+	if err == nil {
+		var cm disc.CupModel
+		if cm, err = disc.ParseCupModel(models.DiscCupFiles()); err == nil {
+			a.cup, err = disc.NewSegmenter(rt, cm)
+			a.cupSHA = sha256Hex(cm.ONNX)
+		}
+	}
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -80,6 +89,9 @@ func (a *Analyzer) Close() error {
 	err := a.vessels.Close()
 	if a.disc != nil {
 		err = errors.Join(err, a.disc.Close())
+	}
+	if a.cup != nil {
+		err = errors.Join(err, a.cup.Close())
 	}
 	return errors.Join(err, a.rt.Close())
 }
@@ -99,6 +111,9 @@ type Result struct {
 	VesselMask *image.Gray
 	// Landmarks are the disc and fovea in original pixels.
 	Landmarks disc.Result
+	// Disc is the optic disc and cup segmentation, masks in original
+	// pixels; check Disc.Found before using its measures.
+	Disc *disc.Segmentation
 }
 
 // Analyze runs every stage on one decoded photo.
@@ -126,7 +141,6 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 		OffsetX: report.Round(n.Transform.OffsetX, 3), OffsetY: report.Round(n.Transform.OffsetY, 3),
 	}
 	cal := fundus.Calibrate(n.FOV, opt.UmPerPx, opt.FOVDegrees)
-	rep.Calibration = report.Calibration{UmPerPx: report.Round(cal.UmPerPx, 4), Source: string(cal.Source), Note: cal.Note}
 	if n.FOV.Coverage < 0.6 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("only %.0f%% of the field-of-view circle lies inside the photo", 100*n.FOV.Coverage))
 	}
@@ -138,6 +152,20 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 	}
 	clock.lap(rep, "disc_fovea")
 
+	if res.Disc, err = a.segmentDisc(ctx, img, n.FOV, res.Landmarks); err != nil {
+		return nil, err
+	}
+	cal = discCalibration(cal, res.Disc)
+	rep.Calibration = report.Calibration{UmPerPx: report.Round(cal.UmPerPx, 4), Source: string(cal.Source), Note: cal.Note}
+	rep.Disc = discSection(res.Disc, rep.Calibration, img.Width, img.Height)
+	switch {
+	case !res.Disc.Found:
+		rep.Warnings = append(rep.Warnings, "optic disc not found: "+res.Disc.Reason+"; no cup-to-disc ratio or zone measures")
+	case res.Disc.Caution != "":
+		rep.Warnings = append(rep.Warnings, "optic disc: "+res.Disc.Caution+"; its outline may be less accurate")
+	}
+	clock.lap(rep, "disc_cup")
+
 	vm, prob, err := a.segmentVessels(ctx, img, n)
 	if err != nil {
 		return nil, err
@@ -146,11 +174,11 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 	res.VesselMask, rep.Vessels = vesselSection(prob, fovMask, fovPx, img.Width, img.Height, vm.Threshold, a.vessels.Model())
 	clock.lap(rep, "vessels")
 
-	m, err := vesselMeasures(vm, n, rep.Calibration.UmPerPx)
+	m, zones, err := vesselMeasures(biomarkerInput{vessels: vm, frame: n, umPerPx: rep.Calibration.UmPerPx, disc: discForBiomarkers(res.Disc)})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", img.Name, err)
 	}
-	rep.Vessels.Measures = m
+	rep.Vessels.Measures, rep.Vessels.Zones = m, zones
 	clock.lap(rep, "biomarkers")
 	return res, nil
 }
@@ -238,6 +266,7 @@ func (a *Analyzer) newReport(img *fundus.Image) *report.Report {
 		Models: []report.Model{
 			{Name: vm.Meta.Name, Version: vm.Meta.Version, SHA256: vm.SHA256},
 			{Name: "disc", Version: a.disc.Model().Version, SHA256: a.discSHA},
+			{Name: a.cup.Model().Name, Version: a.cup.Model().Version, SHA256: a.cupSHA},
 		},
 		Image:   report.Image{File: filepath.Base(img.Name), Format: img.Format, Width: img.Width, Height: img.Height, Bytes: img.Bytes, SHA256: img.SHA256},
 		Timings: []report.Timing{},

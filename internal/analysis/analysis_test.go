@@ -6,6 +6,8 @@ import (
 	"errors"
 	"image/png"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
@@ -75,6 +77,7 @@ func TestAnalyzeSynthetic(t *testing.T) {
 		if len(r.Timings) == 0 || r.Image.Width != 640 || r.Analysis.SizePx != size {
 			t.Errorf("size %d: report incomplete: %+v", size, r)
 		}
+		checkDiscStage(t, res)
 	}
 }
 
@@ -100,5 +103,32 @@ func TestAnalyzeRejects(t *testing.T) {
 	}
 	if _, err := an.Analyze(context.Background(), img, Options{Size: 10}); err == nil {
 		t.Error("analysis size 10 accepted")
+	}
+}
+
+// checkDiscStage checks the disc_cup stage's plumbing whatever the model
+// finds: its timing in order, its section, and that the calibration, the
+// zones and the overlay masks follow from whether the disc was found.
+func checkDiscStage(t *testing.T, res *Result) {
+	t.Helper()
+	r := res.Report
+	var stages []string
+	for _, tm := range r.Timings {
+		stages = append(stages, tm.Stage)
+	}
+	if want := []string{"normalize", "disc_fovea", "disc_cup", "vessels", "biomarkers"}; !slices.Equal(stages, want) {
+		t.Errorf("stages %v, want %v", stages, want)
+	}
+	if r.Disc == nil || res.Disc == nil || !strings.HasPrefix(r.Disc.Model, "disccup@") {
+		t.Fatalf("no disc section: %+v", r.Disc)
+	}
+	found := r.Disc.Found
+	t.Logf("disc found %v (%s), confidence %.3f", found, r.Disc.Reason, r.Disc.Confidence)
+	if (r.Calibration.Source == "disc_diameter") != found || (r.Disc.Zones != nil) != found ||
+		(len(r.Vessels.Zones) > 0 && !found) || (r.Disc.CDR != nil) != found {
+		t.Errorf("found %v but calibration %q, zones %v, vessel zones %d, CDR %v", found, r.Calibration.Source, r.Disc.Zones, len(r.Vessels.Zones), r.Disc.CDR)
+	}
+	if res.Disc.Disc != nil && !res.Disc.Disc.Rect.In(res.Image.Pix.Bounds()) {
+		t.Errorf("disc mask %v outside the photo", res.Disc.Disc.Rect)
 	}
 }

@@ -5,8 +5,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
+	"github.com/retinalgpt/retinalgpt/assets/sample"
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
 	"github.com/retinalgpt/retinalgpt/internal/infer"
 )
@@ -70,4 +73,46 @@ func BenchmarkVesselStage(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/image")
+}
+
+// BenchmarkDiscStage is the whole disc stage on the bundled sample photo
+// (IDRiD_055 at 1072x712): the locator (normalize to its size, model,
+// peaks) then the disc/cup segmentation (crop, model, masks back to
+// original pixels, measures), as Analyze runs them after the field of
+// view is found. It reports the median time per photo as well as the mean:
+//
+//	go test -run '^$' -bench DiscStage -benchtime 30x ./internal/analysis/
+func BenchmarkDiscStage(b *testing.B) {
+	if _, err := infer.FindLibrary(""); err != nil {
+		b.Skip(err)
+	}
+	an, err := New(Config{Runtime: infer.Config{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { an.Close() })
+	img, err := fundus.Decode(bytes.NewReader(sample.Photo()), sample.Name, fundus.Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fov, err := fundus.DetectFOV(img.Pix)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	var times []float64
+	for b.Loop() {
+		t0 := time.Now()
+		lm, _, err := an.locate(ctx, img, fov)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := an.segmentDisc(ctx, img, fov, lm); err != nil {
+			b.Fatal(err)
+		}
+		times = append(times, float64(time.Since(t0).Microseconds())/1000)
+	}
+	slices.Sort(times)
+	b.ReportMetric(times[len(times)/2], "median-ms/photo")
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/photo")
 }

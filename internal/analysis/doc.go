@@ -2,8 +2,11 @@
 // pixel products (vessel maps at original resolution) out.
 //
 // Stages run in one direction: field of view and normalization (fundus),
-// models (disc and fovea landmarks, vessels), then measurements
-// (biomarkers); each adds its section to the Report and its wall time to
+// models (disc and fovea landmarks; optic disc and cup on a crop around
+// the located disc, which also calibrates micrometres from the disc
+// diameter when nothing else does; vessels), then measurements
+// (biomarkers, over the FOV and in zones B and C around a found disc);
+// each adds its section to the Report and its wall time to
 // Report.Timings. An Analyzer holds the model sessions,
 // created once; Analyze is safe for concurrent use.
 //

@@ -3,17 +3,25 @@
 // pixel paths between them), per-segment length, chord, tortuosity, width
 // and branching angles, and whole-image measures (fractal dimension, vessel
 // density, average width, tortuosity) named after, and where stated
-// compatible with, AutoMorph's columns. It also holds the CRAE/CRVE/AVR
-// summary formulas (Knudtson 2003, Hubbard 1999) as pure functions of
-// vessel widths.
+// compatible with, AutoMorph's columns.
+//
+// With an artery/vein map (AVMap, per pixel: background, artery, vein,
+// crossing, uncertain; AVMapFromRITE reads the RITE colour code, an A/V
+// model can fill one directly) MeasureAV labels every centreline segment
+// by a majority vote of its pixels and measures the artery and vein trees
+// on their own. MeasureCalibre then gives CRAE, CRVE and AVR from the
+// vessels crossing a ring around the optic disc (zone B), by the Knudtson
+// 2003 and Hubbard 1999 summary formulas (caliber.go), both from the six
+// widest vessels in the zone and as the median over concentric circles.
 //
 // All lengths and widths are in pixels of the input mask and curvatures in
 // 1/px or 1/px² as their names say; converting to micrometres is the
-// caller's job. Positions follow the pixel-centre convention: pixel (x, y)
-// has centre (x+0.5, y+0.5).
-//
-// Zones B and C around the disc, artery/vein separation and CRAE from the
-// vessels crossing zone B are not here yet.
+// caller's job, except that the Hubbard formulas, whose constants are in
+// µm, take a µm-per-pixel scale and are absent without one. Positions
+// follow the pixel-centre convention: pixel (x, y) has centre (x+0.5,
+// y+0.5). Zone geometry comes from the caller as a Ring (the CLI builds
+// zone B, 2 to 3 disc radii, with disc.ZoneB); zone measures are the
+// image measures with the zone as the field of view.
 //
 // It may import the standard library and internal/imgproc only; it must not
 // import internal/infer, ONNX, analysis, report or cmd.

@@ -64,31 +64,58 @@ func BuildGraph(skel *image.Gray) *Graph {
 	on := func(x, y int) bool {
 		return x >= 0 && y >= 0 && x < w && y < h && skel.Pix[y*skel.Stride+x] != 0
 	}
-	nb := make([]uint8, w*h)
+	// The skeleton is sparse: list its pixels once, in raster order, and
+	// visit only them from here on.
+	var pix []int32
 	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			if !on(x, y) {
-				continue
+		row := skel.Pix[y*skel.Stride : y*skel.Stride+w]
+		for x, v := range row {
+			if v != 0 {
+				pix = append(pix, int32(y*w+x))
 			}
+		}
+	}
+	nb := make([]uint8, w*h)
+	for _, i := range pix {
+		x, y := int(i)%w, int(i)/w
+		for _, d := range dirs8 {
+			if on(x+d.X, y+d.Y) {
+				nb[i]++
+			}
+		}
+	}
+	// Node pixels (one neighbour, or three and more) in 8-connected
+	// clusters, numbered in raster order of their first pixel.
+	isNode := func(i int) bool { n := nb[i]; return n != 2 && n != 0 }
+	labels := make([]int32, w*h)
+	nn := 0
+	var queue []int
+	for _, i0 := range pix {
+		if labels[i0] != 0 || !isNode(int(i0)) {
+			continue
+		}
+		nn++
+		labels[i0] = int32(nn)
+		queue = append(queue[:0], int(i0))
+		for q := 0; q < len(queue); q++ {
+			cx, cy := queue[q]%w, queue[q]/w
 			for _, d := range dirs8 {
-				if on(x+d.X, y+d.Y) {
-					nb[y*w+x]++
+				nx, ny := cx+d.X, cy+d.Y
+				if !on(nx, ny) {
+					continue
+				}
+				if j := ny*w + nx; labels[j] == 0 && isNode(j) {
+					labels[j] = int32(nn)
+					queue = append(queue, j)
 				}
 			}
 		}
 	}
-	isNode := image.NewGray(image.Rect(0, 0, w, h))
-	for i, n := range nb {
-		if n != 2 && n != 0 && on(i%w, i/w) {
-			isNode.Pix[i] = 255
-		}
-	}
-	labels, nn := imgproc.Label(isNode, true)
 	g := &Graph{Nodes: make([]Node, nn)}
-	for i, l := range labels {
-		if l != 0 {
+	for _, i := range pix {
+		if l := labels[i]; l != 0 {
 			nd := &g.Nodes[l-1]
-			nd.Pixels = append(nd.Pixels, image.Point{i % w, i / w})
+			nd.Pixels = append(nd.Pixels, image.Point{int(i) % w, int(i) / w})
 		}
 	}
 	for k := range g.Nodes {
@@ -153,7 +180,8 @@ func BuildGraph(skel *image.Gray) *Graph {
 		}
 	}
 	// Loops with no node: promote their first unvisited pixel.
-	for i := range nb {
+	for _, i32 := range pix {
+		i := int(i32)
 		p := image.Point{i % w, i / w}
 		if visited[i] || !isPath(p) {
 			continue

@@ -69,3 +69,22 @@ func flipX(m *image.Gray) *image.Gray {
 	}
 	return out
 }
+
+// avFromSynth is the A/V map of a synth fundus: artery, vein, and crossing
+// where the two masks overlap.
+func avFromSynth(f *synth.Fundus) *AVMap {
+	b := f.VesselMask.Bounds()
+	m := NewAVMap(b.Dx(), b.Dy())
+	for i := range m.Pix {
+		a, v := f.ArteryMask.Pix[i] != 0, f.VeinMask.Pix[i] != 0
+		switch {
+		case a && v:
+			m.Pix[i] = AVCrossing
+		case a:
+			m.Pix[i] = AVArtery
+		case v:
+			m.Pix[i] = AVVein
+		}
+	}
+	return m
+}

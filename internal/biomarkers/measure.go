@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"runtime"
+	"sync"
 )
 
 // Options tune Measure. The zero value gives the documented defaults.
@@ -89,6 +91,10 @@ type Measures struct {
 	Graph        *Graph            `json:"-"`
 	Segments     []SegmentMeasures `json:"-"`
 	Bifurcations []Bifurcation     `json:"-"`
+
+	// prof is the width profile the segments were measured on, kept for
+	// the widths in zone B (MeasureCalibre).
+	prof sampler
 }
 
 // Measure computes Measures of a binary vessel mask (non-zero = vessel)
@@ -121,15 +127,27 @@ func MeasureWith(mask, fov *image.Gray, opt Options) (*Measures, error) {
 	// Work on a zero-origin copy clipped to the FOV.
 	v := image.NewGray(image.Rect(0, 0, w, h))
 	m := &Measures{}
+	box := image.Rectangle{Min: image.Pt(w, h)} // of the vessel pixels
 	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			in := fov == nil || fov.Pix[y*fov.Stride+x] != 0
-			if in {
+		mrow, vrow := mask.Pix[y*mask.Stride:y*mask.Stride+w], v.Pix[y*w:y*w+w]
+		var frow []uint8
+		if fov != nil {
+			frow = fov.Pix[y*fov.Stride : y*fov.Stride+w]
+		} else {
+			m.FOVAreaPx += w
+		}
+		for x, mv := range mrow {
+			if frow != nil {
+				if frow[x] == 0 {
+					continue
+				}
 				m.FOVAreaPx++
 			}
-			if in && mask.Pix[y*mask.Stride+x] != 0 {
-				v.Pix[y*w+x] = 255
+			if mv != 0 {
+				vrow[x] = 255
 				m.VesselAreaPx++
+				box.Min.X, box.Min.Y = min(box.Min.X, x), min(box.Min.Y, y)
+				box.Max.X, box.Max.Y = max(box.Max.X, x+1), max(box.Max.Y, y+1)
 			}
 		}
 	}
@@ -143,12 +161,19 @@ func MeasureWith(mask, fov *image.Gray, opt Options) (*Measures, error) {
 		return m, nil
 	}
 
-	var err error
-	if m.FractalDimensionMask, err = BoxCountDimension(v, true, AutoMorphBoxSizes(w, h)); err != nil {
-		m.FractalDimensionMask = 0 // too little vessel to fit; not fatal
-	}
+	// The mask's box count does not depend on the graph: count while the
+	// centreline is traced.
+	var boxes sync.WaitGroup
+	boxes.Go(func() {
+		var err error
+		if m.FractalDimensionMask, err = boxCountDimension(v, box, true, AutoMorphBoxSizes(w, h)); err != nil {
+			m.FractalDimensionMask = 0 // too little vessel to fit; not fatal
+		}
+	})
+	defer boxes.Wait()
 
-	g := CentrelineGraph(v)
+	var err error
+	g := croppedCentrelineGraph(v, box)
 	m.Graph = g
 	skel := image.NewGray(v.Bounds())
 	for _, s := range g.Segments {
@@ -156,7 +181,7 @@ func MeasureWith(mask, fov *image.Gray, opt Options) (*Measures, error) {
 			skel.Pix[p.Y*w+p.X] = 255
 		}
 	}
-	if m.FractalDimensionSkeleton, err = BoxCountDimension(skel, false, SkeletonBoxSizes(w, h)); err != nil {
+	if m.FractalDimensionSkeleton, err = boxCountDimension(skel, box, false, SkeletonBoxSizes(w, h)); err != nil {
 		m.FractalDimensionSkeleton = 0
 	}
 
@@ -164,13 +189,25 @@ func MeasureWith(mask, fov *image.Gray, opt Options) (*Measures, error) {
 	if opt.Profile != nil {
 		profile = newSampler(zeroOrigin(opt.Profile))
 	}
+	m.prof = profile
 	m.Segments = make([]SegmentMeasures, len(g.Segments))
+	// Segments are independent: measure them on all CPUs, then sum in
+	// order so the result does not depend on the scheduling.
+	workers := max(1, min(runtime.GOMAXPROCS(0), 4, len(g.Segments)/16))
+	var segs sync.WaitGroup
+	for k := range workers {
+		segs.Go(func() {
+			for i := k; i < len(g.Segments); i += workers {
+				s := g.Segments[i]
+				m.Segments[i] = measureSegment(s.Points, &profile, opt, junctionTrim(v, g, s.From), junctionTrim(v, g, s.To))
+				m.Segments[i].Segment = i
+			}
+		})
+	}
+	segs.Wait()
 	var widths []float64
 	interior := 0.0
-	for i, s := range g.Segments {
-		sm := measureSegment(s.Points, &profile, opt, junctionTrim(v, g, s.From), junctionTrim(v, g, s.To))
-		sm.Segment = i
-		m.Segments[i] = sm
+	for _, sm := range m.Segments {
 		m.CentrelineLengthPx += sm.LengthPx
 		if !sm.Tortuosity {
 			continue
@@ -204,6 +241,36 @@ func MeasureWith(mask, fov *image.Gray, opt Options) (*Measures, error) {
 		m.MeanBranchingAngleDeg /= float64(len(m.Bifurcations))
 	}
 	return m, nil
+}
+
+// croppedCentrelineGraph is CentrelineGraph(v) computed on box, the
+// bounding box of v's vessel pixels, and moved back into v's frame.
+// Thinning, graph building and spur pruning only look at the vessels and
+// their immediate neighbourhood, and beyond the box there are none, so the
+// graph is the same; the work shrinks with the box, as for a zone.
+func croppedCentrelineGraph(v *image.Gray, box image.Rectangle) *Graph {
+	if box.Empty() || box == v.Bounds() {
+		return CentrelineGraph(v)
+	}
+	c := image.NewGray(image.Rect(0, 0, box.Dx(), box.Dy()))
+	for y := 0; y < box.Dy(); y++ {
+		copy(c.Pix[y*c.Stride:y*c.Stride+box.Dx()], v.Pix[(box.Min.Y+y)*v.Stride+box.Min.X:])
+	}
+	g := CentrelineGraph(c)
+	d := box.Min
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		for j := range n.Pixels {
+			n.Pixels[j] = n.Pixels[j].Add(d)
+		}
+		n.X, n.Y = centroid(n.Pixels) // exactly as if found in v
+	}
+	for i := range g.Segments {
+		for j := range g.Segments[i].Points {
+			g.Segments[i].Points[j] = g.Segments[i].Points[j].Add(d)
+		}
+	}
+	return g
 }
 
 // junctionTrim is how much of a segment next to node id is left out of its

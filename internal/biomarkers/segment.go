@@ -125,19 +125,26 @@ func (s sampler) halfWidth(c, d vec, limit float64) float64 {
 // normal of the local tangent; -1 if the profile is not above 0.5 at the
 // centre or has no crossing on either side.
 func (s sampler) widthAt(p []vec, i int, limit float64) float64 {
+	_, _, w1, w2, ok := s.span(p, i, limit)
+	if !ok {
+		return -1
+	}
+	return w1 + w2
+}
+
+// span is widthAt's measurement: the centre c, the unit normal n, and the
+// distances w1 along n and w2 against it to the half-profile crossings.
+func (s sampler) span(p []vec, i int, limit float64) (c, n vec, w1, w2 float64, ok bool) {
 	a, b := p[max(i-1, 0)], p[min(i+1, len(p)-1)]
 	t := b.sub(a)
 	l := t.norm()
 	if l == 0 || s.at(p[i]) < 0.5 {
-		return -1
+		return c, n, 0, 0, false
 	}
-	n := vec{-t.Y / l, t.X / l}
-	w1 := s.halfWidth(p[i], n, limit)
-	w2 := s.halfWidth(p[i], n.scale(-1), limit)
-	if w1 < 0 || w2 < 0 {
-		return -1
-	}
-	return w1 + w2
+	c, n = p[i], vec{-t.Y / l, t.X / l}
+	w1 = s.halfWidth(c, n, limit)
+	w2 = s.halfWidth(c, n.scale(-1), limit)
+	return c, n, w1, w2, w1 >= 0 && w2 >= 0
 }
 
 // segmentWidth is the median width over interior points. Points within

@@ -1,6 +1,7 @@
 package disc
 
 import (
+	"image"
 	"math"
 
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
@@ -132,3 +133,23 @@ func ZoneB(disc Point, r float64) Annulus { return Annulus{Centre: disc, Inner: 
 // ZoneC is the extended ring of SIVA and VAMPIRE: from half a disc diameter
 // to two disc diameters beyond the margin, 2r to 5r from the centre.
 func ZoneC(disc Point, r float64) Annulus { return Annulus{Centre: disc, Inner: 2 * r, Outer: 5 * r} }
+
+// Mask rasterizes the ring over r: 255 where a pixel's centre (x+0.5,
+// y+0.5) lies in the ring, in the same pixels as Centre and the radii (map
+// them first to draw the ring on another frame). Intersect it with the
+// field of view before measuring in it.
+func (a Annulus) Mask(r image.Rectangle) *image.Gray {
+	m := image.NewGray(r)
+	in2, out2 := a.Inner*a.Inner, a.Outer*a.Outer
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		dy := float64(y) + 0.5 - a.Centre.Y
+		row := m.Pix[(y-r.Min.Y)*m.Stride:]
+		for x := r.Min.X; x < r.Max.X; x++ {
+			dx := float64(x) + 0.5 - a.Centre.X
+			if d2 := dx*dx + dy*dy; d2 >= in2 && d2 <= out2 {
+				row[x-r.Min.X] = 255
+			}
+		}
+	}
+	return m
+}

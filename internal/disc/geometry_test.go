@@ -1,6 +1,7 @@
 package disc
 
 import (
+	"image"
 	"math"
 	"testing"
 
@@ -94,5 +95,28 @@ func TestStrings(t *testing.T) {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
 		}
+	}
+}
+
+// The zone mask holds exactly the pixels whose centres Contains accepts,
+// and its area approaches the ring's.
+func TestAnnulusMask(t *testing.T) {
+	z := ZoneB(Point{60.3, 41.7}, 12)
+	r := image.Rect(-5, -5, 140, 120)
+	m := z.Mask(r)
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			in := m.GrayAt(x, y).Y != 0
+			if in != z.Contains(Point{float64(x) + 0.5, float64(y) + 0.5}) {
+				t.Fatalf("pixel (%d,%d): mask %v, Contains disagrees", x, y, in)
+			}
+			if in {
+				n++
+			}
+		}
+	}
+	if want := math.Pi * (36*36 - 24*24); math.Abs(float64(n)-want) > 0.03*want {
+		t.Errorf("zone B of a 12 px disc: %d px, want about %.0f", n, want)
 	}
 }

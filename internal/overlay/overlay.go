@@ -17,6 +17,13 @@ type Layers struct {
 	FOV     *Circle
 	// Disc and Fovea are landmark centres, drawn as a ring with a centre dot.
 	Disc, Fovea *Point
+	// DiscMask and CupMask are the optic disc and cup (non-zero inside), in
+	// photo pixels: their Rect may be any part of the photo. Their
+	// outlines are drawn.
+	DiscMask, CupMask *image.Gray
+	// ZoneB and ZoneC are the measurement rings around the disc, drawn as
+	// their inner and outer circles.
+	ZoneB, ZoneC *Ring
 }
 
 // Point is in photo pixels.
@@ -25,12 +32,18 @@ type Point struct{ X, Y float64 }
 // Circle is in photo pixels.
 type Circle struct{ X, Y, R float64 }
 
+// Ring is the area between two circles around (X, Y), in photo pixels.
+type Ring struct{ X, Y, Inner, Outer float64 }
+
 // Colours chosen to stay visible on orange-red fundus backgrounds.
 var (
 	VesselColor = color.NRGBA{0, 255, 170, 255}
 	FOVColor    = color.NRGBA{255, 235, 59, 255}
 	DiscColor   = color.NRGBA{0, 176, 255, 255}
 	FoveaColor  = color.NRGBA{255, 64, 129, 255}
+	CupColor    = color.NRGBA{255, 255, 255, 255}
+	ZoneBColor  = color.NRGBA{124, 77, 255, 255}
+	ZoneCColor  = color.NRGBA{224, 64, 251, 255}
 )
 
 // Draw returns a copy of photo with the layers blended in.
@@ -56,6 +69,17 @@ func Draw(photo *image.NRGBA, l Layers) *image.NRGBA {
 	if l.FOV != nil {
 		ring(out, *l.FOV, width, FOVColor)
 	}
+	// Zone C first: zone B's circles, drawn over it, share its inner one.
+	if z := l.ZoneC; z != nil {
+		ring(out, Circle{z.X, z.Y, z.Inner}, width, ZoneCColor)
+		ring(out, Circle{z.X, z.Y, z.Outer}, width, ZoneCColor)
+	}
+	if z := l.ZoneB; z != nil {
+		ring(out, Circle{z.X, z.Y, z.Inner}, width, ZoneBColor)
+		ring(out, Circle{z.X, z.Y, z.Outer}, width, ZoneBColor)
+	}
+	outline(out, l.DiscMask, width, DiscColor)
+	outline(out, l.CupMask, width, CupColor)
 	for _, m := range []struct {
 		p   *Point
 		col color.NRGBA
@@ -71,6 +95,25 @@ func Draw(photo *image.NRGBA, l Layers) *image.NRGBA {
 
 func blend(a, b uint8, alpha float64) uint8 {
 	return uint8(math.Round(float64(a)*(1-alpha) + float64(b)*alpha))
+}
+
+// outline draws the boundary of mask (its set pixels with a 4-neighbour
+// unset or outside it) as a line about width wide.
+func outline(img *image.NRGBA, mask *image.Gray, width float64, col color.NRGBA) {
+	if mask == nil {
+		return
+	}
+	b := mask.Rect
+	set := func(x, y int) bool {
+		return image.Pt(x, y).In(b) && mask.Pix[mask.PixOffset(x, y)] != 0
+	}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if set(x, y) && (!set(x-1, y) || !set(x+1, y) || !set(x, y-1) || !set(x, y+1)) {
+				dot(img, Circle{float64(x) + 0.5, float64(y) + 0.5, width / 2}, col)
+			}
+		}
+	}
 }
 
 // ring draws an anti-aliased circle outline.

@@ -9,7 +9,7 @@ import (
 )
 
 // SchemaVersion is the version of the Report's JSON layout.
-const SchemaVersion = "1.2.0"
+const SchemaVersion = "1.3.0"
 
 // Report is everything one analysis of one photograph found.
 type Report struct {
@@ -23,6 +23,7 @@ type Report struct {
 	Analysis      AnalysisFrame `json:"analysis_frame"`
 	Calibration   Calibration   `json:"calibration"`
 	Anatomy       *Anatomy      `json:"anatomy,omitempty"`
+	Disc          *Disc         `json:"disc,omitempty"`
 	Vessels       *Vessels      `json:"vessels,omitempty"`
 	Timings       []Timing      `json:"timings"`
 	Warnings      []string      `json:"warnings,omitempty"`
@@ -115,6 +116,93 @@ type Landmark struct {
 	Confidence float64 `json:"confidence"`
 }
 
+// Disc is the optic disc and cup segmentation around the located disc
+// centre. When Found is false, Reason says why and only Model, Confidence
+// and Crop are set: no measure of a doubtful disc is reported.
+type Disc struct {
+	Model string `json:"model"`
+	Found bool   `json:"found"`
+	// Reason says why the disc was not found (empty when it was).
+	Reason string `json:"reason,omitempty"`
+	// Confidence is the mean disc probability over the disc found (0..1;
+	// ranks results, not calibrated).
+	Confidence float64  `json:"confidence"`
+	Crop       DiscCrop `json:"crop"`
+	// Center is the disc's centroid, RadiusPx a quarter of height + width.
+	Center   *Point  `json:"center,omitempty"`
+	RadiusPx float64 `json:"radius_px,omitempty"`
+	HeightPx int     `json:"height_px,omitempty"`
+	WidthPx  int     `json:"width_px,omitempty"`
+	AreaPx   int     `json:"area_px,omitempty"`
+	// HeightUm, WidthUm and AreaMm2 are set when the calibration is the
+	// user's or the camera angle's, not the disc's own diameter.
+	HeightUm float64 `json:"height_um,omitempty"`
+	WidthUm  float64 `json:"width_um,omitempty"`
+	AreaMm2  float64 `json:"area_mm2,omitempty"`
+	Cup      *Cup    `json:"cup,omitempty"`
+	CDR      *CDR    `json:"cdr,omitempty"`
+	Rim      *Rim    `json:"rim,omitempty"`
+	Zones    *Zones  `json:"zones,omitempty"`
+}
+
+// DiscCrop is the square of the photo the disc/cup model saw.
+type DiscCrop struct {
+	Center Point `json:"center"` // the located disc centre (anatomy.disc.center)
+	// RadiusEstimatePx is the disc radius the crop was sized for;
+	// RadiusSource says where it came from ("fov_prior": a fixed share
+	// of the FOV radius, as the model was trained).
+	RadiusEstimatePx float64 `json:"radius_estimate_px"`
+	RadiusSource     string  `json:"radius_source"`
+	SidePx           float64 `json:"side_px"`
+	InputPx          int     `json:"input_px"`
+}
+
+// Cup is the optic cup's size (all zero when the model found no cup).
+type Cup struct {
+	HeightPx   int     `json:"height_px"`
+	WidthPx    int     `json:"width_px"`
+	AreaPx     int     `json:"area_px"`
+	HeightUm   float64 `json:"height_um,omitempty"`
+	WidthUm    float64 `json:"width_um,omitempty"`
+	AreaMm2    float64 `json:"area_mm2,omitempty"`
+	Confidence float64 `json:"confidence"`
+}
+
+// CDR holds the cup-to-disc ratios (unitless, 0..1).
+type CDR struct {
+	Vertical   float64 `json:"vertical"`
+	Horizontal float64 `json:"horizontal"`
+	Area       float64 `json:"area"`
+}
+
+// Rim is the neuroretinal rim width per ISNT sector, in original pixels.
+type Rim struct {
+	InferiorPx float64 `json:"inferior_px"`
+	SuperiorPx float64 `json:"superior_px"`
+	// NasalPx and TemporalPx are absent when the laterality is unknown.
+	NasalPx    *float64 `json:"nasal_px,omitempty"`
+	TemporalPx *float64 `json:"temporal_px,omitempty"`
+	// NasalSide is the viewer's side that is nasal: "right", "left" or
+	// "unknown".
+	NasalSide string `json:"nasal_side"`
+	// ISNT is "holds" (I >= S >= N >= T), "violated" or "unknown".
+	ISNT           string   `json:"isnt"`
+	ISNTViolations []string `json:"isnt_violations,omitempty"`
+}
+
+// Zones are the measurement rings around the disc.
+type Zones struct {
+	B Zone `json:"b"`
+	C Zone `json:"c"`
+}
+
+// Zone is a ring around the disc centre, radii in original pixels.
+type Zone struct {
+	Center  Point   `json:"center"`
+	InnerPx float64 `json:"inner_px"`
+	OuterPx float64 `json:"outer_px"`
+}
+
 // Vessels is the vessel segmentation result, in original-image pixels.
 type Vessels struct {
 	Model       string  `json:"model"`
@@ -126,6 +214,21 @@ type Vessels struct {
 	Resolution  string  `json:"resolution"`    // "original": counts are at the original resolution
 	// Measures are the vascular biomarkers of the whole vessel tree.
 	Measures *VesselMeasures `json:"measures,omitempty"`
+	// Zones are the same biomarkers within zones B and C around the optic
+	// disc (absent when the disc was not found).
+	Zones []VesselZone `json:"zones,omitempty"`
+}
+
+// VesselZone is the vascular biomarkers of the vessels inside one ring
+// around the optic disc (and inside the FOV).
+type VesselZone struct {
+	Zone    string  `json:"zone"` // "B" or "C" (disc.zones)
+	InnerPx float64 `json:"inner_px"`
+	OuterPx float64 `json:"outer_px"`
+	// Density is vessel pixels over the zone's pixels inside the FOV, on
+	// the analysis frame (unitless, 0..1).
+	Density  float64         `json:"density"`
+	Measures *VesselMeasures `json:"measures"`
 }
 
 // VesselMeasures are whole-tree vascular biomarkers. They are measured on

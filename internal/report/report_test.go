@@ -60,7 +60,12 @@ func TestRoundTrip(t *testing.T) {
 		CreatedAt:     time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		Image:         Image{File: "x.jpg", Width: 100, Height: 50},
 		FOV:           FOV{Center: NewPoint(50, 25, 100, 50), RadiusPx: 24, Clipped: []string{"top"}},
-		Vessels:       &Vessels{VesselPx: 10, FOVPx: 100, DensityFOV: 0.1},
+		Vessels: &Vessels{VesselPx: 10, FOVPx: 100, DensityFOV: 0.1,
+			Zones: []VesselZone{{Zone: "B", InnerPx: 20, OuterPx: 30, Density: 0.05, Measures: &VesselMeasures{SegmentCount: 3}}}},
+		Disc: &Disc{Model: "disccup@v", Found: true, Confidence: 0.9, Center: &Point{X: 60, Y: 20}, RadiusPx: 10,
+			HeightPx: 21, WidthPx: 19, AreaPx: 310, Cup: &Cup{HeightPx: 10}, CDR: &CDR{Vertical: 0.476},
+			Rim:   &Rim{InferiorPx: 5, NasalPx: new(4.5), NasalSide: "right", ISNT: "violated", ISNTViolations: []string{"nasal < temporal"}},
+			Zones: &Zones{B: Zone{InnerPx: 20, OuterPx: 30}, C: Zone{InnerPx: 20, OuterPx: 50}}},
 	}
 	var buf bytes.Buffer
 	if err := r.Encode(&buf); err != nil {

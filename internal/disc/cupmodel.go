@@ -1,0 +1,94 @@
+package disc
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+)
+
+// CupModel is the optic disc / cup segmentation model's ONNX graph and the
+// part of its sidecar JSON (models/disccup.json, written by
+// train/disccup/train.py) that inference depends on. Every number the Go
+// path uses (crop side, radius prior, threshold, FOV threshold, input size)
+// comes from here, so a retrained model with other settings needs no code
+// change.
+type CupModel struct {
+	ONNX          []byte
+	Name          string   `json:"name"`
+	Version       string   `json:"version"`
+	Input         string   `json:"input"`           // ONNX input name: [1, 3, Size, Size]
+	Output        string   `json:"output"`          // ONNX output name: logits, [1, 2, Size, Size]
+	Channels      []string `json:"output_channels"` // "disc", "cup", in output order
+	Activation    string   `json:"output_activation"`
+	Normalization string   `json:"normalization"` // must be "fov_standardize"
+	ColorChannels string   `json:"channels"`      // must be "RGB"
+	FOVThreshold  int      `json:"fov_threshold"`
+	Size          int      `json:"size"`          // side of the square crop fed to the model
+	SizeMultiple  int      `json:"size_multiple"` // the network's stride
+	Threshold     float64  `json:"threshold"`     // probability at or above which a pixel is disc (cup)
+	Crop          CropSpec `json:"crop"`
+}
+
+// CropSpec is how the training script cut the model's input out of a
+// photograph (train.py's predict_crop and the "crop" object of the JSON).
+type CropSpec struct {
+	// SideOverRadius is the crop side over the estimated disc radius.
+	SideOverRadius float64 `json:"side_over_disc_radius"`
+	// RadiusPrior is the estimated disc radius over the FOV radius, used
+	// when nothing better is known.
+	RadiusPrior float64 `json:"disc_radius_prior_over_fov_radius"`
+	// TrainedRadiusRange is the range of (estimated radius / true radius)
+	// the model was trained on (log-uniform jitter).
+	TrainedRadiusRange [2]float64 `json:"trained_r_est_over_r"`
+	// TrainedCentreError is the largest centre error, in true disc radii,
+	// the model was trained on.
+	TrainedCentreError float64 `json:"trained_centre_error_over_r"`
+}
+
+// ParseCupModel pairs a graph with its sidecar JSON and checks that this
+// package knows how to feed it.
+func ParseCupModel(onnx, meta []byte) (CupModel, error) {
+	var m CupModel
+	if err := json.Unmarshal(meta, &m); err != nil {
+		return CupModel{}, fmt.Errorf("disc/cup model: metadata: %w", err)
+	}
+	m.ONNX = onnx
+	if m.Name == "" {
+		m.Name = "disccup"
+	}
+	if err := m.validate(); err != nil {
+		return CupModel{}, err
+	}
+	return m, nil
+}
+
+func (m CupModel) validate() error {
+	c := m.Crop
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch {
+	case len(m.ONNX) == 0:
+		return fmt.Errorf("disc/cup model %s: empty ONNX graph", m.Version)
+	case m.Normalization != "fov_standardize" || m.ColorChannels != "RGB":
+		return fmt.Errorf("disc/cup model %s: unsupported input %s/%s", m.Version, m.ColorChannels, m.Normalization)
+	case m.Activation != "" && m.Activation != "sigmoid":
+		return fmt.Errorf("disc/cup model %s: output activation %q, want sigmoid", m.Version, m.Activation)
+	case len(m.Channels) != 2 || m.Channels[0] != "disc" || m.Channels[1] != "cup":
+		return fmt.Errorf("disc/cup model %s: output channels %q, want [disc cup]", m.Version, m.Channels)
+	case m.Size < 16 || m.Size > 2048 || (m.SizeMultiple > 0 && m.Size%m.SizeMultiple != 0):
+		return fmt.Errorf("disc/cup model %s: input size %d is not a multiple of %d in 16..2048", m.Version, m.Size, m.SizeMultiple)
+	case !(m.Threshold > 0 && m.Threshold < 1):
+		return fmt.Errorf("disc/cup model %s: threshold %v, want 0 < t < 1", m.Version, m.Threshold)
+	case !(finite(c.SideOverRadius) && c.SideOverRadius > 2):
+		return fmt.Errorf("disc/cup model %s: crop side %v disc radii, want > 2 (the crop must hold the disc)", m.Version, c.SideOverRadius)
+	case !(finite(c.RadiusPrior) && c.RadiusPrior > 0 && c.RadiusPrior < 1):
+		return fmt.Errorf("disc/cup model %s: disc radius prior %v FOV radii, want 0..1", m.Version, c.RadiusPrior)
+	case m.Input == "" || m.Output == "":
+		return fmt.Errorf("disc/cup model %s: missing input or output name", m.Version)
+	case m.FOVThreshold < 0 || m.FOVThreshold > 254:
+		return fmt.Errorf("disc/cup model %s: fov_threshold %d out of 0..254", m.Version, m.FOVThreshold)
+	}
+	return nil
+}
+
+// String names the model as reports do: name@version.
+func (m CupModel) String() string { return m.Name + "@" + m.Version }

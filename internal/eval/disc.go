@@ -1,0 +1,321 @@
+package eval
+
+// disc.go scores the optic disc and cup pipeline (locator, crop,
+// segmentation, exactly as analyze runs it) against a dataset in the
+// layout of the shared Drishti-GS1 copy: ROOT/labels.csv (columns image,
+// label, cdr_mean, disc_center_x, disc_center_y, od_softmap, cup_softmap;
+// others ignored), ROOT/images/, and the four-expert soft maps the csv
+// names (0/64/128/191/255 = 0..4 experts marked the pixel). The reference
+// masks are >= 2 of 4 experts (soft map >= 128, fundus.LoadMask's
+// threshold), as train/disccup/train.py scores its cross-validation.
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/retinalgpt/retinalgpt/internal/disc"
+	"github.com/retinalgpt/retinalgpt/internal/fundus"
+)
+
+// DiscSample is a photo with its expert disc and cup maps and labels.
+type DiscSample struct {
+	ID                    string
+	Image                 string // path of the photo
+	ODSoftmap, CupSoftmap string // paths of the expert soft maps
+	Glaucoma              bool
+	CDRMean               float64    // mean of the experts' vertical CDRs
+	Centre                disc.Point // labelled disc centre, photo pixels
+	HasCentre             bool
+}
+
+// OpenDiscSet reads ROOT/labels.csv in the layout of
+// ../shared/datasets/drishti_gs1. dataset must be "drishti".
+func OpenDiscSet(dataset, root string) ([]DiscSample, error) {
+	if dataset != "drishti" {
+		return nil, fmt.Errorf("disc dataset %q: only drishti's layout is known", dataset)
+	}
+	path := filepath.Join(root, "labels.csv")
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("disc labels: %w", err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: header: %w", path, err)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		col[strings.TrimSpace(strings.ToLower(h))] = i
+	}
+	for _, need := range []string{"image", "label", "cdr_mean", "od_softmap", "cup_softmap"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("%s: no column %q (have %v)", path, need, head)
+		}
+	}
+	var out []DiscSample
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		name := strings.TrimSpace(rec[col["image"]])
+		s := DiscSample{
+			ID:         strings.TrimSuffix(name, filepath.Ext(name)),
+			Image:      filepath.Join(root, "images", name),
+			ODSoftmap:  filepath.Join(root, strings.TrimSpace(rec[col["od_softmap"]])),
+			CupSoftmap: filepath.Join(root, strings.TrimSpace(rec[col["cup_softmap"]])),
+		}
+		switch label := strings.ToLower(strings.TrimSpace(rec[col["label"]])); label {
+		case "glaucoma":
+			s.Glaucoma = true
+		case "normal":
+		default:
+			return nil, fmt.Errorf("%s:%d: label %q, want glaucoma or normal", path, line, label)
+		}
+		if s.CDRMean, err = strconv.ParseFloat(strings.TrimSpace(rec[col["cdr_mean"]]), 64); err != nil {
+			return nil, fmt.Errorf("%s:%d: cdr_mean: %w", path, line, err)
+		}
+		if cx, ok := col["disc_center_x"]; ok {
+			if cy, ok := col["disc_center_y"]; ok {
+				if s.Centre, s.HasCentre, err = point(rec[cx], rec[cy]); err != nil {
+					return nil, fmt.Errorf("%s:%d: disc centre: %w", path, line, err)
+				}
+			}
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no rows", path)
+	}
+	return out, nil
+}
+
+// DiscFunc runs the disc pipeline on one photo: the located disc and
+// fovea, and the disc/cup segmentation around the located disc (masks in
+// the photo's pixels).
+type DiscFunc func(ctx context.Context, img *fundus.Image) (disc.Result, *disc.Segmentation, error)
+
+// DiscImage is one photo's result.
+type DiscImage struct {
+	ID       string `json:"image"`
+	Glaucoma bool   `json:"glaucoma"`
+	Found    bool   `json:"found"`
+	Reason   string `json:"reason,omitempty"`
+	// DiscDice and CupDice are against the >= 2-of-4 masks; a disc not
+	// found scores 0 (nothing was reported).
+	DiscDice float64 `json:"disc_dice"`
+	CupDice  float64 `json:"cup_dice"`
+	// VCDR is the predicted vertical CDR (absent when not found),
+	// VCDRExperts the mean of the experts' CDRs (labels.csv cdr_mean),
+	// VCDRReference that of the >= 2-of-4 masks.
+	VCDR          *float64 `json:"vcdr,omitempty"`
+	VCDRExperts   float64  `json:"vcdr_experts"`
+	VCDRReference float64  `json:"vcdr_reference_mask"`
+	// LocatorErrorPx is the distance from the located disc centre to the
+	// labelled one (absent without a label), LocatorErrorR the same in
+	// reference disc radii (equivalent radius of the >= 2-of-4 disc).
+	LocatorErrorPx *float64 `json:"locator_error_px,omitempty"`
+	LocatorErrorR  *float64 `json:"locator_error_r,omitempty"`
+	Seconds        float64  `json:"seconds"`
+}
+
+// DiscReport is the result of a disc/cup evaluation.
+type DiscReport struct {
+	Dataset string      `json:"dataset"`
+	Root    string      `json:"root"`
+	Images  []DiscImage `json:"images"`
+	N       int         `json:"n"`
+	// NotFound counts the photos whose disc was reported "not found".
+	NotFound int `json:"disc_not_found"`
+	// DiscDice and CupDice are means over all images (not found = 0);
+	// the _found means are over the found ones only.
+	DiscDice      float64  `json:"disc_dice"`
+	CupDice       float64  `json:"cup_dice"`
+	DiscDiceFound *float64 `json:"disc_dice_found,omitempty"`
+	CupDiceFound  *float64 `json:"cup_dice_found,omitempty"`
+	// VCDRMAE, VCDRBias (predicted - experts' mean) and GlaucomaAUC (the
+	// predicted vCDR as the score, glaucoma positive) are over the found
+	// images; absent when too few were found.
+	VCDRMAE     *float64 `json:"vcdr_mae,omitempty"`
+	VCDRBias    *float64 `json:"vcdr_bias,omitempty"`
+	GlaucomaAUC *float64 `json:"glaucoma_auc,omitempty"`
+	// The same for the >= 2-of-4 masks themselves and for the experts'
+	// mean CDR: the ceiling of this protocol.
+	ReferenceVCDRMAE     float64  `json:"reference_mask_vcdr_mae"`
+	ReferenceGlaucomaAUC *float64 `json:"reference_mask_glaucoma_auc,omitempty"`
+	ExpertsGlaucomaAUC   *float64 `json:"experts_glaucoma_auc,omitempty"`
+	// Locator disc-centre error against labels.csv, in the photos' pixels
+	// and the share within one reference disc radius.
+	LocatorMedianPx *float64 `json:"locator_error_median_px,omitempty"`
+	LocatorMeanPx   *float64 `json:"locator_error_mean_px,omitempty"`
+	LocatorWithinR  *float64 `json:"locator_within_disc_radius,omitempty"`
+	MedianImageS    float64  `json:"median_image_seconds"`
+	Seconds         float64  `json:"seconds"`
+}
+
+// EvalDisc runs fn on every sample and scores it. progress, if not nil,
+// is called after each image.
+func EvalDisc(ctx context.Context, dataset, root string, samples []DiscSample, fn DiscFunc, progress func(done, total int, id string)) (*DiscReport, error) {
+	rep := &DiscReport{Dataset: dataset, Root: root, N: len(samples)}
+	start := time.Now()
+	var durations, locErr []float64
+	var within int
+	for i, s := range samples {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		img, err := fundus.Load(s.Image, fundus.Limits{})
+		if err != nil {
+			return nil, err
+		}
+		refDisc, err := loadRef(s.ODSoftmap, img)
+		if err != nil {
+			return nil, err
+		}
+		refCup, err := loadRef(s.CupSoftmap, img)
+		if err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		lm, seg, err := fn(ctx, img)
+		if err != nil {
+			return nil, err
+		}
+		im := DiscImage{ID: s.ID, Glaucoma: s.Glaucoma, Found: seg.Found, Reason: seg.Reason, Seconds: time.Since(t0).Seconds(), VCDRExperts: s.CDRMean}
+		durations = append(durations, im.Seconds)
+		ref := disc.Measure(refDisc, refCup, disc.EyeUnknown)
+		im.VCDRReference = ref.VerticalCDR
+		if seg.Found {
+			im.DiscDice, im.CupDice = dice(seg.Disc, refDisc), dice(seg.Cup, refCup)
+			v := seg.Measures.VerticalCDR
+			im.VCDR = &v
+		} else {
+			rep.NotFound++
+			im.DiscDice, im.CupDice = dice(nil, refDisc), dice(nil, refCup)
+		}
+		if s.HasCentre {
+			e := disc.Distance(lm.Disc.Point, s.Centre)
+			im.LocatorErrorPx = &e
+			locErr = append(locErr, e)
+			if r := ref.EquivalentRadiusPx(); r > 0 {
+				er := e / r
+				im.LocatorErrorR = &er
+				if er <= 1 {
+					within++
+				}
+			}
+		}
+		rep.Images = append(rep.Images, im)
+		if progress != nil {
+			progress(i+1, len(samples), s.ID)
+		}
+	}
+	rep.summarize(locErr, within)
+	rep.MedianImageS = median(durations)
+	rep.Seconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+func (rep *DiscReport) summarize(locErr []float64, within int) {
+	var found, refVCDR, expertVCDR []Scored
+	var discFound, cupFound, absErr, bias, refErr float64
+	for _, im := range rep.Images {
+		rep.DiscDice += im.DiscDice
+		rep.CupDice += im.CupDice
+		refErr += math.Abs(im.VCDRReference - im.VCDRExperts)
+		refVCDR = append(refVCDR, Scored{Score: float32(im.VCDRReference), Truth: im.Glaucoma})
+		expertVCDR = append(expertVCDR, Scored{Score: float32(im.VCDRExperts), Truth: im.Glaucoma})
+		if im.VCDR == nil {
+			continue
+		}
+		discFound += im.DiscDice
+		cupFound += im.CupDice
+		absErr += math.Abs(*im.VCDR - im.VCDRExperts)
+		bias += *im.VCDR - im.VCDRExperts
+		found = append(found, Scored{Score: float32(*im.VCDR), Truth: im.Glaucoma})
+	}
+	n := float64(len(rep.Images))
+	if n == 0 {
+		return
+	}
+	rep.DiscDice /= n
+	rep.CupDice /= n
+	rep.ReferenceVCDRMAE = refErr / n
+	rep.ReferenceGlaucomaAUC = finite(AUC(refVCDR))
+	rep.ExpertsGlaucomaAUC = finite(AUC(expertVCDR))
+	if k := float64(len(found)); k > 0 {
+		rep.DiscDiceFound, rep.CupDiceFound = finite(discFound/k), finite(cupFound/k)
+		rep.VCDRMAE, rep.VCDRBias = finite(absErr/k), finite(bias/k)
+		rep.GlaucomaAUC = finite(AUC(found))
+	}
+	if len(locErr) > 0 {
+		s := disc.Summarize(locErr, 0)
+		rep.LocatorMedianPx, rep.LocatorMeanPx = finite(s.Median), finite(s.Mean)
+		rep.LocatorWithinR = finite(float64(within) / float64(len(locErr)))
+	}
+}
+
+// finite is &v, or nil for NaN and infinities (which JSON cannot carry).
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+// loadRef reads an expert soft map of the photo's size: set where at
+// least 2 of the 4 experts marked the pixel (value >= 128).
+func loadRef(path string, img *fundus.Image) (*image.Gray, error) {
+	m, err := fundus.LoadMask(path, fundus.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	if m.Rect.Dx() != img.Width || m.Rect.Dy() != img.Height {
+		return nil, fmt.Errorf("%s is %dx%d, the photo %dx%d", path, m.Rect.Dx(), m.Rect.Dy(), img.Width, img.Height)
+	}
+	return m, nil
+}
+
+// dice is the Dice overlap of a predicted mask (any Rect inside ref's
+// bounds, or nil for an empty prediction) with a reference mask of the
+// whole photo: 2|A∩B| / (|A| + |B|), 1 when both are empty.
+func dice(pred, ref *image.Gray) float64 {
+	var a, b, both int
+	for _, v := range ref.Pix {
+		if v != 0 {
+			b++
+		}
+	}
+	if pred != nil {
+		r := pred.Rect.Intersect(ref.Rect)
+		for y := pred.Rect.Min.Y; y < pred.Rect.Max.Y; y++ {
+			for x := pred.Rect.Min.X; x < pred.Rect.Max.X; x++ {
+				if pred.Pix[pred.PixOffset(x, y)] == 0 {
+					continue
+				}
+				a++
+				if image.Pt(x, y).In(r) && ref.Pix[ref.PixOffset(x, y)] != 0 {
+					both++
+				}
+			}
+		}
+	}
+	if a+b == 0 {
+		return 1
+	}
+	return 2 * float64(both) / float64(a+b)
+}
