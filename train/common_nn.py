@@ -1,4 +1,4 @@
-"""What the training scripts share: the input normalization of every model
+"""What the training scripts share: the U-Net, the input normalization of every model
 whose metadata says "normalization": "fov_standardize" (mirrored in Go by
 infer.FOVStandardize and checked by each model's parity fixture), and the
 U-Net convolution block, and the ONNX export every model uses."""
@@ -8,6 +8,7 @@ import os
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 FOV_THRESHOLD = 25  # on 0..255
 NORM_EPS = 1e-6
@@ -41,6 +42,40 @@ class Block(nn.Module):
 
     def forward(self, x):
         return self.body(x)
+
+
+class UNet(nn.Module):
+    """The plain U-Net every segmentation model here uses: len(widths)-1
+    max-pools (inputs must be multiples of 2**(len-1)), transposed-conv
+    upsampling, skip connections by concatenation, a 1x1 head giving
+    out_channels logits. Attribute names are part of the checkpoints."""
+
+    def __init__(self, widths=(16, 32, 64, 128), out_channels=1):
+        super().__init__()
+        self.down = nn.ModuleList()
+        cin = 3
+        for w in widths:
+            self.down.append(Block(cin, w))
+            cin = w
+        self.up = nn.ModuleList()
+        self.fuse = nn.ModuleList()
+        for w in reversed(widths[:-1]):
+            self.up.append(nn.ConvTranspose2d(cin, w, 2, stride=2))
+            self.fuse.append(Block(2 * w, w))
+            cin = w
+        self.head = nn.Conv2d(cin, out_channels, 1)
+
+    def forward(self, x):
+        skips = []
+        for i, blk in enumerate(self.down):
+            x = blk(x)
+            if i < len(self.down) - 1:
+                skips.append(x)
+                x = F.max_pool2d(x, 2)
+        for up, fuse in zip(self.up, self.fuse):
+            x = up(x)
+            x = fuse(torch.cat([x, skips.pop()], 1))
+        return self.head(x)  # logits
 
 
 def export_onnx(model, path, size, output_axes=("height", "width")):

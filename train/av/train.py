@@ -79,6 +79,7 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from common_nn import FOV_THRESHOLD, Block, export_onnx, fov_normalize  # noqa: E402
+import common_nn  # noqa: E402
 
 BG, ARTERY, VEIN, CROSSING, UNCERTAIN = 0, 1, 2, 3, 4
 CLASSES = ["vessel", "artery", "vein"]
@@ -128,35 +129,12 @@ def load_set(root, ids):
     return out, stray
 
 
-class UNet(nn.Module):
-    """The U-Net of train/vessels/train.py with `out` output channels."""
+
+class UNet(common_nn.UNet):
+    """The shared U-Net with `out` output channels (vessel, artery, vein)."""
 
     def __init__(self, widths=(16, 32, 64, 128), out=3):
-        super().__init__()
-        self.down = nn.ModuleList()
-        cin = 3
-        for w in widths:
-            self.down.append(Block(cin, w))
-            cin = w
-        self.up = nn.ModuleList()
-        self.fuse = nn.ModuleList()
-        for w in reversed(widths[:-1]):
-            self.up.append(nn.ConvTranspose2d(cin, w, 2, stride=2))
-            self.fuse.append(Block(2 * w, w))
-            cin = w
-        self.head = nn.Conv2d(cin, out, 1)
-
-    def forward(self, x):
-        skips = []
-        for i, blk in enumerate(self.down):
-            x = blk(x)
-            if i < len(self.down) - 1:
-                skips.append(x)
-                x = F.max_pool2d(x, 2)
-        for up, fuse in zip(self.up, self.fuse):
-            x = up(x)
-            x = fuse(torch.cat([x, skips.pop()], 1))
-        return self.head(x)  # logits
+        super().__init__(widths, out_channels=out)
 
 
 class DeviceSampler:

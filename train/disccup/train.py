@@ -122,6 +122,7 @@ from scipy import ndimage
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from common_nn import FOV_THRESHOLD, NORM_EPS, Block, export_onnx, fov_normalize  # noqa: E402
+import common_nn  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -341,36 +342,12 @@ def normalize_batch(q):
 
 # ---------------------------------------------------------------- model
 
-class UNet(nn.Module):
-    """A plain U-Net (as train/vessels/train.py) with one logit channel per
-    output; len(widths)-1 poolings, so inputs are multiples of 2**(len-1)."""
+
+class UNet(common_nn.UNet):
+    """The shared U-Net with one logit channel per output (disc, cup)."""
 
     def __init__(self, widths=(12, 24, 48, 96, 192), out_channels=2):
-        super().__init__()
-        self.down = nn.ModuleList()
-        cin = 3
-        for w in widths:
-            self.down.append(Block(cin, w))
-            cin = w
-        self.up = nn.ModuleList()
-        self.fuse = nn.ModuleList()
-        for w in reversed(widths[:-1]):
-            self.up.append(nn.ConvTranspose2d(cin, w, 2, stride=2))
-            self.fuse.append(Block(2 * w, w))
-            cin = w
-        self.head = nn.Conv2d(cin, out_channels, 1)
-
-    def forward(self, x):
-        skips = []
-        for i, blk in enumerate(self.down):
-            x = blk(x)
-            if i < len(self.down) - 1:
-                skips.append(x)
-                x = F.max_pool2d(x, 2)
-        for up, fuse in zip(self.up, self.fuse):
-            x = up(x)
-            x = fuse(torch.cat([x, skips.pop()], 1))
-        return self.head(x)  # logits
+        super().__init__(widths, out_channels)
 
 
 def loss_fn(logits, target):

@@ -38,6 +38,7 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from common_nn import FOV_THRESHOLD, Block, export_onnx, fov_normalize  # noqa: E402
+import common_nn  # noqa: E402
 
 
 
@@ -74,35 +75,12 @@ def training_set(root, holdout=False):
     return train, held
 
 
-class UNet(nn.Module):
-    """A plain U-Net: len(widths)-1 poolings, so inputs must be multiples of 2**(len-1)."""
+
+class UNet(common_nn.UNet):
+    """The shared U-Net with one output channel (vessel logit)."""
 
     def __init__(self, widths=(16, 32, 64, 128)):
-        super().__init__()
-        self.down = nn.ModuleList()
-        cin = 3
-        for w in widths:
-            self.down.append(Block(cin, w))
-            cin = w
-        self.up = nn.ModuleList()
-        self.fuse = nn.ModuleList()
-        for w in reversed(widths[:-1]):
-            self.up.append(nn.ConvTranspose2d(cin, w, 2, stride=2))
-            self.fuse.append(Block(2 * w, w))
-            cin = w
-        self.head = nn.Conv2d(cin, 1, 1)
-
-    def forward(self, x):
-        skips = []
-        for i, blk in enumerate(self.down):
-            x = blk(x)
-            if i < len(self.down) - 1:
-                skips.append(x)
-                x = F.max_pool2d(x, 2)
-        for up, fuse in zip(self.up, self.fuse):
-            x = up(x)
-            x = fuse(torch.cat([x, skips.pop()], 1))
-        return self.head(x)  # logits
+        super().__init__(widths, out_channels=1)
 
 
 class Sampler:
