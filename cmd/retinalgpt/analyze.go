@@ -38,8 +38,12 @@ func newAnalyzeCmd() *cobra.Command {
 		Long: `Analyze one or more colour fundus photographs (JPEG, PNG, TIFF, GIF, BMP,
 PPM/PGM). For each photo it prints a summary and writes, into --out,
 NAME_report.json (the versioned Report, see docs/report.md) and
-NAME_overlay.png (vessels, field of view, disc and fovea, the optic disc
-and cup outlines and zones B and C drawn on the photo).
+NAME_overlay.png (arteries red and veins blue, field of view, disc and
+fovea, the optic disc and cup outlines and zones B and C drawn on the
+photo). The summary gives the vessel biomarkers of all vessels, of the
+arteries and of the veins, and CRAE, CRVE and AVR in zone B around the
+optic disc (Knudtson and Hubbard formulas, six widest vessels and the
+median over five circles).
 
 Without IMAGE it analyzes the bundled sample photograph (IDRiD_055, CC BY 4.0).
 A photo that cannot be read is reported and skipped; the exit status is
@@ -184,24 +188,26 @@ func writeOutputs(dir string, res *analysis.Result) ([]string, error) {
 	pngPath := filepath.Join(dir, s+"_overlay.png")
 	fov := res.Normalized.FOV
 	lm := res.Landmarks
-	layers := overlay.Layers{
-		Vessels: res.VesselMask,
-		FOV:     &overlay.Circle{X: fov.CX, Y: fov.CY, R: fov.Radius},
-		Disc:    &overlay.Point{X: lm.Disc.X, Y: lm.Disc.Y},
-		Fovea:   &overlay.Point{X: lm.Fovea.X, Y: lm.Fovea.Y},
+	scene := overlay.Scene{
+		Vessels:  res.VesselMask,
+		Arteries: res.Arteries,
+		Veins:    res.Veins,
+		FOV:      &overlay.Circle{X: fov.CX, Y: fov.CY, R: fov.Radius},
+		Disc:     &overlay.Point{X: lm.Disc.X, Y: lm.Disc.Y},
+		Fovea:    &overlay.Point{X: lm.Fovea.X, Y: lm.Fovea.Y},
 	}
 	if d := res.Disc; d != nil && d.Found {
 		// Only a disc that passed the checks is drawn, as only its
 		// measures are reported.
-		layers.DiscMask, layers.CupMask = d.Disc, d.Cup
+		scene.DiscMask, scene.CupMask = d.Disc, d.Cup
 		if z := res.Report.Disc.Zones; z != nil {
 			ring := func(z report.Zone) *overlay.Ring {
 				return &overlay.Ring{X: z.Center.X, Y: z.Center.Y, Inner: z.InnerPx, Outer: z.OuterPx}
 			}
-			layers.ZoneB, layers.ZoneC = ring(z.B), ring(z.C)
+			scene.ZoneB, scene.ZoneC = ring(z.B), ring(z.C)
 		}
 	}
-	img := overlay.Draw(res.Image.Pix, layers)
+	img := overlay.Draw(res.Image.Pix, scene, overlay.AllLayers)
 	if err := writeFileAtomic(pngPath, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
 		return nil, err
 	}
@@ -251,6 +257,84 @@ func printDisc(w io.Writer, d *report.Disc) {
 	}
 }
 
+// withUm is "x px" and, when um > 0, " (y µm)".
+func withUm(px, um float64, prec int) string {
+	s := fmt.Sprintf("%.*f px", prec, px)
+	if um > 0 {
+		s += fmt.Sprintf(" (%.0f µm)", um)
+	}
+	return s
+}
+
+// printTrees prints the artery and vein measures and the labelling behind
+// them.
+func printTrees(w io.Writer, v *report.Vessels) {
+	for _, t := range []struct {
+		name string
+		m    *report.VesselMeasures
+	}{{"arteries", v.Artery}, {"veins", v.Vein}} {
+		if t.m == nil {
+			continue
+		}
+		fmt.Fprintf(w, "  %-14s average width %s, median segment width %s; fractal dimension %.4f (mask); distance tortuosity %.4f; %d segments, centreline %s\n",
+			t.name, withUm(t.m.AverageWidthPx, t.m.AverageWidthUm, 2), withUm(t.m.MedianSegmentWidthPx, t.m.MedianSegmentWidthUm, 2),
+			t.m.FractalDimensionMask, t.m.DistanceTortuosity, t.m.SegmentCount, withUm(t.m.CentrelineLengthPx, t.m.CentrelineLengthUm, 0))
+	}
+	if a := v.AV; a != nil {
+		fmt.Fprintf(w, "  artery/vein    %d artery and %d vein segments (%d undecided), %.0f%% of the centreline labelled, mean vote share %.2f; %d artery and %d vein px; model %s\n",
+			a.ArterySegments, a.VeinSegments, a.UnlabelledSegments, 100*a.LabelledLengthFraction, a.MeanConfidence, a.ArteryPx, a.VeinPx, a.Model)
+	}
+}
+
+// printCalibre prints CRAE, CRVE and AVR by both methods and formulas, or
+// why they are absent.
+func printCalibre(w io.Writer, c *report.Calibre) {
+	if !c.Computed {
+		fmt.Fprintf(w, "  CRAE/CRVE/AVR  not computed: %s\n", c.Absent)
+		return
+	}
+	val := func(v *float64, format string) string {
+		if v == nil {
+			return "-"
+		}
+		return fmt.Sprintf(format, *v)
+	}
+	line := func(label string, e *report.CalibreEstimate, found string) {
+		if e == nil {
+			return
+		}
+		k, h := e.Knudtson, e.Hubbard
+		kn := fmt.Sprintf("CRAE %s, CRVE %s", val(k.CRAEPx, "%.1f px"), val(k.CRVEPx, "%.1f px"))
+		if k.CRAEUm != nil || k.CRVEUm != nil {
+			kn = fmt.Sprintf("CRAE %s (%s), CRVE %s (%s)", val(k.CRAEPx, "%.1f px"), val(k.CRAEUm, "%.0f µm"), val(k.CRVEPx, "%.1f px"), val(k.CRVEUm, "%.0f µm"))
+		}
+		fmt.Fprintf(w, "  %-14s Knudtson %s, AVR %s; Hubbard CRAE %s, CRVE %s, AVR %s; %s\n", label,
+			kn, val(k.AVR, "%.2f"), val(h.CRAEUm, "%.0f µm"), val(h.CRVEUm, "%.0f µm"), val(h.AVR, "%.2f"), found)
+		for _, why := range []string{k.Absent, h.Absent} {
+			if why != "" {
+				fmt.Fprintf(w, "                 absent: %s\n", why)
+			}
+		}
+		for _, warn := range e.Warnings {
+			fmt.Fprintf(w, "                 note: %s\n", warn)
+		}
+	}
+	if e := c.SixWidest; e != nil {
+		line("CRAE/CRVE/AVR", e, fmt.Sprintf("zone B, %d of %d arterioles and %d of %d venules (six widest)",
+			e.ArteriesUsed, e.ArteriesFound, e.VeinsUsed, e.VeinsFound))
+	}
+	if e := c.MultiCircle; e != nil {
+		line("  multi-circle", e, fmt.Sprintf("median over %d circles, at least %d arterioles and %d venules on each", c.Circles, e.ArteriesUsed, e.VeinsUsed))
+	}
+	if cal := c.Calibration; cal != nil && cal.UmPerPx > 0 {
+		note := ""
+		if cal.Source == "disc_diameter" {
+			note = ": the optic disc taken as 1.8 mm across, so µm values are approximate"
+		}
+		fmt.Fprintf(w, "                 µm at %.3f µm/px (%s)%s\n", cal.UmPerPx, cal.Source, note)
+	}
+}
+
 func printSummary(w io.Writer, r *report.Report, written []string) {
 	fmt.Fprintf(w, "%s — %s %dx%d\n", r.Image.File, strings.ToUpper(r.Image.Format), r.Image.Width, r.Image.Height)
 	clip := "not clipped"
@@ -286,9 +370,13 @@ func printSummary(w io.Writer, r *report.Report, written []string) {
 			fmt.Fprintf(w, "                 distance tortuosity %.4f; %d segments, %d branch points; centreline %.0f px\n",
 				m.DistanceTortuosity, m.SegmentCount, m.BranchPoints, m.CentrelineLengthPx)
 		}
+		printTrees(w, v)
 		for _, z := range v.Zones {
 			fmt.Fprintf(w, "  zone %s         vessel density %.4f, fractal dimension %.4f (mask), average width %.2f px, %d segments\n",
 				z.Zone, z.Density, z.Measures.FractalDimensionMask, z.Measures.AverageWidthPx, z.Measures.SegmentCount)
+		}
+		if c := v.Calibre; c != nil {
+			printCalibre(w, c)
 		}
 	}
 	var parts []string

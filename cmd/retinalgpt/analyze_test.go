@@ -56,3 +56,43 @@ func TestAnalyzeSampleDisc(t *testing.T) {
 		t.Errorf("disc section %+v, calibration %+v", r.Disc, r.Calibration)
 	}
 }
+
+func TestPrintTreesAndCalibre(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	v := &report.Vessels{
+		Artery: &report.VesselMeasures{AverageWidthPx: 5.1, AverageWidthUm: 72, MedianSegmentWidthPx: 4, SegmentCount: 80, CentrelineLengthPx: 3000},
+		Vein:   &report.VesselMeasures{AverageWidthPx: 6.4, SegmentCount: 70, CentrelineLengthPx: 2800},
+		AV:     &report.AVLabels{Model: "av@v", ArterySegments: 80, VeinSegments: 70, UnlabelledSegments: 2, LabelledLengthFraction: 0.98, MeanConfidence: 0.91, ArteryPx: 100, VeinPx: 140},
+	}
+	var buf bytes.Buffer
+	printTrees(&buf, v)
+	for _, want := range []string{"arteries       average width 5.10 px (72 µm)", "veins          average width 6.40 px,", "80 artery and 70 vein segments (2 undecided), 98% of the centreline labelled"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, buf.String())
+		}
+	}
+	c := &report.Calibre{Computed: true, Circles: 5, Calibration: &report.Calibration{UmPerPx: 14.17, Source: "disc_diameter"},
+		SixWidest: &report.CalibreEstimate{ArteriesFound: 8, VeinsFound: 7, ArteriesUsed: 6, VeinsUsed: 6,
+			Knudtson: report.Knudtson{CRAEPx: f(10.5), CRVEPx: f(14.2), CRAEUm: f(148.8), CRVEUm: f(201.2), AVR: f(0.74)},
+			Hubbard:  report.Hubbard{CRAEUm: f(160), CRVEUm: f(215), AVR: f(0.744)}},
+		MultiCircle: &report.CalibreEstimate{ArteriesFound: 7, VeinsFound: 6, ArteriesUsed: 5, VeinsUsed: 6,
+			Knudtson: report.Knudtson{CRAEPx: f(10.1), CRVEPx: f(14.0), AVR: f(0.72)},
+			Hubbard:  report.Hubbard{Absent: "CRAE: no arteriole on any circle"}, Warnings: []string{"as few as 5 arterioles on a circle (6 wanted)"}},
+	}
+	buf.Reset()
+	printCalibre(&buf, c)
+	for _, want := range []string{
+		"CRAE/CRVE/AVR  Knudtson CRAE 10.5 px (149 µm), CRVE 14.2 px (201 µm), AVR 0.74; Hubbard CRAE 160 µm, CRVE 215 µm, AVR 0.74; zone B, 6 of 8 arterioles and 6 of 7 venules (six widest)",
+		"multi-circle Knudtson CRAE 10.1 px, CRVE 14.0 px, AVR 0.72; Hubbard CRAE -, CRVE -, AVR -; median over 5 circles",
+		"absent: CRAE: no arteriole on any circle", "note: as few as 5 arterioles", "(disc_diameter): the optic disc taken as 1.8 mm across",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, buf.String())
+		}
+	}
+	buf.Reset()
+	printCalibre(&buf, &report.Calibre{Absent: "optic disc not found (low confidence): zone B ..."})
+	if got := buf.String(); !strings.Contains(got, "CRAE/CRVE/AVR  not computed: optic disc not found (low confidence)") {
+		t.Errorf("absent calibre:\n%s", got)
+	}
+}

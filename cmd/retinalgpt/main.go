@@ -118,7 +118,7 @@ qualified clinician.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newAnalyzeCmd(), newBiomarkersCmd(), newEvalCmd(), newVersionCmd())
+	root.AddCommand(newAnalyzeCmd(), newBiomarkersCmd(), newEvalCmd(), newVersionCmd(), newAskCmd(), newChatCmd())
 	return root
 }
 

@@ -42,6 +42,7 @@ type Analyzer struct {
 	cfg     Config
 	rt      *infer.Runtime
 	vessels *vessels.Segmenter
+	av      *vessels.AVSegmenter
 	disc    *disc.Locator
 	discSHA string // of the disc model's ONNX bytes, hashed once
 	cup     *disc.Segmenter
@@ -65,7 +66,14 @@ func New(cfg Config) (*Analyzer, error) {
 		return nil, err
 	}
 	a := &Analyzer{cfg: cfg, rt: rt, vessels: seg}
-	dm, err := disc.ParseModel(models.DiscFiles())
+	am, err := models.AV()
+	if err == nil {
+		a.av, err = vessels.NewAV(rt, am)
+	}
+	var dm disc.Model
+	if err == nil {
+		dm, err = disc.ParseModel(models.DiscFiles())
+	}
 	if err == nil {
 		a.disc, err = disc.NewLocator(rt, dm)
 		a.discSHA = sha256Hex(dm.ONNX)
@@ -87,6 +95,9 @@ func New(cfg Config) (*Analyzer, error) {
 // Close releases the models and the runtime.
 func (a *Analyzer) Close() error {
 	err := a.vessels.Close()
+	if a.av != nil {
+		err = errors.Join(err, a.av.Close())
+	}
 	if a.disc != nil {
 		err = errors.Join(err, a.disc.Close())
 	}
@@ -109,6 +120,10 @@ type Result struct {
 	// original resolution.
 	VesselProb []float32
 	VesselMask *image.Gray
+	// Arteries and Veins split VesselMask into the artery and the vein
+	// tree (a crossing may be in both; a vessel pixel of an undecided
+	// segment in neither), at the original resolution.
+	Arteries, Veins *image.Gray
 	// Landmarks are the disc and fovea in original pixels.
 	Landmarks disc.Result
 	// Disc is the optic disc and cup segmentation, masks in original
@@ -174,11 +189,43 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 	res.VesselMask, rep.Vessels = vesselSection(prob, fovMask, fovPx, img.Width, img.Height, vm.Threshold, a.vessels.Model())
 	clock.lap(rep, "vessels")
 
-	m, zones, err := vesselMeasures(biomarkerInput{vessels: vm, frame: n, umPerPx: rep.Calibration.UmPerPx, disc: discForBiomarkers(res.Disc)})
+	mask := vm.Mask()
+	av, err := a.segmentAV(ctx, img, n, mask)
+	if err != nil {
+		return nil, err
+	}
+	clock.lap(rep, "av")
+
+	in := biomarkerInput{vessels: vm, mask: mask, av: av, frame: n, cal: rep.Calibration,
+		disc: discForBiomarkers(res.Disc), width: img.Width, height: img.Height}
+	if in.disc == nil {
+		in.noDisc = "optic disc not found"
+		if res.Disc.Found {
+			in.noDisc = "optic disc radius unusable"
+		} else if res.Disc.Reason != "" {
+			in.noDisc += " (" + res.Disc.Reason + ")"
+		}
+	}
+	vr, err := vesselMeasures(in)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", img.Name, err)
 	}
-	rep.Vessels.Measures, rep.Vessels.Zones = m, zones
+	v := rep.Vessels
+	v.Measures, v.Artery, v.Vein, v.Zones, v.Calibre = vr.whole, vr.artery, vr.vein, vr.zones, vr.calibre
+	if l := vr.labels; l != nil {
+		var artPx, veinPx int
+		res.Arteries, res.Veins, artPx, veinPx = treesToOriginal(res.VesselMask, n, l.ArteryMask, l.VeinMask)
+		am := a.av.Model()
+		v.AV = &report.AVLabels{
+			Model: am.Meta.Name + "@" + am.Meta.Version, InputPx: AVSize,
+			ArterySegments: l.ArterySegments, VeinSegments: l.VeinSegments,
+			UnlabelledSegments:     l.UnlabelledSegments + l.CrossingSegments,
+			LabelledLengthFraction: report.Round(l.LabelledLengthFraction, 4),
+			MeanConfidence:         report.Round(l.MeanConfidence, 4),
+			ArteryPx:               artPx, VeinPx: veinPx,
+		}
+		rep.Warnings = append(rep.Warnings, avWarnings(v)...)
+	}
 	clock.lap(rep, "biomarkers")
 	return res, nil
 }
@@ -253,7 +300,7 @@ func (a *Analyzer) locate(ctx context.Context, img *fundus.Image, fov fundus.FOV
 }
 
 func (a *Analyzer) newReport(img *fundus.Image) *report.Report {
-	vm := a.vessels.Model()
+	vm, am := a.vessels.Model(), a.av.Model()
 	id := img.SHA256
 	if len(id) > 16 {
 		id = id[:16]
@@ -265,6 +312,7 @@ func (a *Analyzer) newReport(img *fundus.Image) *report.Report {
 		Software:      report.Software{Name: "retinalgpt", Version: a.cfg.Version, GoVersion: runtime.Version(), ONNXRuntime: a.rt.Version()},
 		Models: []report.Model{
 			{Name: vm.Meta.Name, Version: vm.Meta.Version, SHA256: vm.SHA256},
+			{Name: am.Meta.Name, Version: am.Meta.Version, SHA256: am.SHA256},
 			{Name: "disc", Version: a.disc.Model().Version, SHA256: a.discSHA},
 			{Name: a.cup.Model().Name, Version: a.cup.Model().Version, SHA256: a.cupSHA},
 		},

@@ -116,7 +116,7 @@ func checkDiscStage(t *testing.T, res *Result) {
 	for _, tm := range r.Timings {
 		stages = append(stages, tm.Stage)
 	}
-	if want := []string{"normalize", "disc_fovea", "disc_cup", "vessels", "biomarkers"}; !slices.Equal(stages, want) {
+	if want := []string{"normalize", "disc_fovea", "disc_cup", "vessels", "av", "biomarkers"}; !slices.Equal(stages, want) {
 		t.Errorf("stages %v, want %v", stages, want)
 	}
 	if r.Disc == nil || res.Disc == nil || !strings.HasPrefix(r.Disc.Model, "disccup@") {

@@ -132,17 +132,18 @@ func TestVesselMeasuresZones(t *testing.T) {
 	// The analysis frame is the original at half size, shifted.
 	n := &fundus.Normalized{Size: size, Mask: fov, Transform: fundus.Transform{Scale: 2, OffsetX: 100, OffsetY: 50}}
 	vm := &vessels.Map{Width: size, Height: size, Prob: prob, Threshold: 0.5}
-	in := biomarkerInput{vessels: vm, frame: n, umPerPx: 5}
-	whole, zones, err := vesselMeasures(in)
-	if err != nil || whole == nil || zones != nil {
-		t.Fatalf("without a disc: %+v, zones %+v, err %v", whole, zones, err)
+	in := biomarkerInput{vessels: vm, frame: n, cal: report.Calibration{UmPerPx: 5, Source: "user"}}
+	out, err := vesselMeasures(in)
+	if err != nil || out.whole == nil || out.zones != nil || out.calibre != nil || out.artery != nil {
+		t.Fatalf("without a disc or A/V: %+v, err %v", out, err)
 	}
 	// Disc at analysis (128, 128.5), radius 20 analysis px = 40 original.
 	in.disc = &discGeometry{centre: disc.Point{X: 128*2 + 100, Y: 128.5*2 + 50}, radius: 40}
-	_, zones, err = vesselMeasures(in)
+	out, err = vesselMeasures(in)
 	if err != nil {
 		t.Fatal(err)
 	}
+	zones := out.zones
 	if len(zones) != 2 || zones[0].Zone != "B" || zones[1].Zone != "C" {
 		t.Fatalf("zones %+v", zones)
 	}

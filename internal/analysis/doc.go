@@ -4,8 +4,12 @@
 // Stages run in one direction: field of view and normalization (fundus),
 // models (disc and fovea landmarks; optic disc and cup on a crop around
 // the located disc, which also calibrates micrometres from the disc
-// diameter when nothing else does; vessels), then measurements
-// (biomarkers, over the FOV and in zones B and C around a found disc);
+// diameter when nothing else does; vessels; arteries and veins, the A/V
+// model on the analysis image scaled to AVSize, its per-pixel labels of
+// the vessel mask on the analysis frame), then measurements (biomarkers
+// of all vessels, of the artery and of the vein tree after the segment
+// vote of biomarkers.MeasureAV, over the FOV and in zones B and C around a
+// found disc, and CRAE/CRVE/AVR in zone B);
 // each adds its section to the Report and its wall time to
 // Report.Timings. An Analyzer holds the model sessions,
 // created once; Analyze is safe for concurrent use.

@@ -63,24 +63,34 @@ func TestAVLabelNames(t *testing.T) {
 
 func TestVoteLabel(t *testing.T) {
 	// counts: background, artery, vein, crossing, uncertain.
+	// weights: the summed confidences of the artery and vein voters; nil
+	// for a map without confidences (the weights are the counts).
 	tests := []struct {
-		name   string
-		counts [5]int
-		want   AVLabel
-		conf   float64
+		name    string
+		counts  [5]int
+		weights []float64
+		want    AVLabel
+		conf    float64
 	}{
-		{"artery majority", [5]int{5, 70, 30, 0, 0}, AVArtery, 0.7},
-		{"vein majority", [5]int{0, 1, 3, 0, 0}, AVVein, 0.75},
-		{"crossings do not vote", [5]int{0, 20, 30, 500, 0}, AVVein, 0.6},
-		{"uncertain does not vote", [5]int{0, 2, 1, 0, 900}, AVArtery, 2.0 / 3},
-		{"tie", [5]int{0, 10, 10, 3, 0}, AVUncertain, 0.5},
-		{"only crossings", [5]int{4, 0, 0, 12, 3}, AVCrossing, 0},
-		{"only uncertain", [5]int{4, 0, 0, 2, 3}, AVUncertain, 0},
-		{"unlabelled", [5]int{40, 0, 0, 0, 0}, AVBackground, 0},
-		{"nothing", [5]int{}, AVBackground, 0},
+		{"artery majority", [5]int{5, 70, 30, 0, 0}, nil, AVArtery, 0.7},
+		{"vein majority", [5]int{0, 1, 3, 0, 0}, nil, AVVein, 0.75},
+		{"crossings do not vote", [5]int{0, 20, 30, 500, 0}, nil, AVVein, 0.6},
+		{"uncertain does not vote", [5]int{0, 2, 1, 0, 900}, nil, AVArtery, 2.0 / 3},
+		{"tie", [5]int{0, 10, 10, 3, 0}, nil, AVUncertain, 0.5},
+		{"only crossings", [5]int{4, 0, 0, 12, 3}, nil, AVCrossing, 0},
+		{"only uncertain", [5]int{4, 0, 0, 2, 3}, nil, AVUncertain, 0},
+		{"unlabelled", [5]int{40, 0, 0, 0, 0}, nil, AVBackground, 0},
+		{"nothing", [5]int{}, nil, AVBackground, 0},
+		{"few sure arteries outvote many unsure veins", [5]int{0, 20, 80, 0, 0}, []float64{18, 2}, AVArtery, 0.9},
+		{"weighted tie", [5]int{0, 10, 30, 0, 0}, []float64{3, 3}, AVUncertain, 0.5},
+		{"no confidence at all: counts decide", [5]int{0, 10, 30, 0, 0}, []float64{0, 0}, AVVein, 0.75},
 	}
 	for _, tc := range tests {
-		got := voteLabel(tc.counts)
+		wa, wv := float64(tc.counts[AVArtery]), float64(tc.counts[AVVein])
+		if tc.weights != nil {
+			wa, wv = tc.weights[0], tc.weights[1]
+		}
+		got := voteLabel(tc.counts, wa, wv)
 		if got.Label != tc.want || math.Abs(got.Confidence-tc.conf) > 1e-12 {
 			t.Errorf("%s: %v %.4f, want %v %.4f", tc.name, got.Label, got.Confidence, tc.want, tc.conf)
 		}
@@ -108,7 +118,7 @@ func TestSegmentLabel(t *testing.T) {
 	}{
 		{"clear artery: all to the artery tree", AVArtery, AVVein, 215, AVArtery,
 			func(n [5]int, all int) (int, int) { return all, 0 }},
-		{"split vote: each pixel to its own tree", AVArtery, AVVein, 170, AVArtery,
+		{"split vote: each pixel to its own tree", AVArtery, AVVein, 150, AVArtery,
 			func(n [5]int, all int) (int, int) { return n[AVArtery], n[AVVein] }},
 		{"mostly vein", AVArtery, AVVein, 42, AVVein,
 			func(n [5]int, all int) (int, int) { return 0, all }},
@@ -234,6 +244,8 @@ func TestMeasureAVErrors(t *testing.T) {
 		{"size", NewAVMap(32, 64), "does not match mask"},
 		{"short", &AVMap{W: 64, H: 64, Pix: make([]AVLabel, 10)}, "has 10 labels"},
 		{"label", bad, "unknown label"},
+		{"confidences", &AVMap{W: 64, H: 64, Pix: make([]AVLabel, 64*64), Conf: make([]float32, 10)}, "has 10 confidences"},
+		{"confidence range", &AVMap{W: 64, H: 64, Pix: make([]AVLabel, 64*64), Conf: append(make([]float32, 64*64-1), 1.5)}, "outside 0..1"},
 	}
 	for _, tc := range tests {
 		if _, err := MeasureAV(mask, nil, tc.av, Options{}); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -244,5 +256,62 @@ func TestMeasureAVErrors(t *testing.T) {
 	m, err := MeasureAV(mask, nil, NewAVMap(64, 64), Options{})
 	if err != nil || m.Artery.VesselAreaPx != 0 || m.Vein.VesselAreaPx != 0 {
 		t.Errorf("empty mask: %v", err)
+	}
+}
+
+// TestMeasureAVWeighted: on one straight vessel, 40 % of the pixels
+// (every fifth column pair) say artery with confidence 0.9 and the rest
+// vein with 0.05. Weighted, the artery wins by 0.92 and takes the whole
+// vessel; counted (no Conf), the vein wins by 0.6, a split vote, and each
+// pixel goes to its own tree.
+func TestMeasureAVWeighted(t *testing.T) {
+	f := vesselFundus(t, 256, 0, synth.VesselSpec{Points: []synth.Point{pt(30, 128.3), pt(226, 128.3)}, Width: 6})
+	av := NewAVMap(256, 256)
+	av.Conf = make([]float32, 256*256)
+	arteries := 0
+	for i, v := range f.VesselMask.Pix {
+		if v == 0 {
+			continue
+		}
+		av.Pix[i], av.Conf[i] = AVVein, 0.05
+		if (i%256)%5 < 2 {
+			av.Pix[i], av.Conf[i] = AVArtery, 0.9
+			arteries++
+		}
+	}
+	m, err := MeasureAV(f.VesselMask, f.FOVMask, av, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := m.All.VesselAreaPx
+	if len(m.Labels) != 1 || m.Labels[0].Label != AVArtery || m.Labels[0].Confidence < 0.9 ||
+		m.Artery.VesselAreaPx != all || m.Vein.VesselAreaPx != 0 {
+		t.Fatalf("weighted: labels %+v, trees %d/%d of %d px", m.Labels, m.Artery.VesselAreaPx, m.Vein.VesselAreaPx, all)
+	}
+	if l := m.Labels[0]; math.Abs(l.ArteryWeight-0.9*float64(arteries)) > 1e-3 || l.ArteryVotes != arteries {
+		t.Errorf("artery weight %.2f from %d votes, want %.2f", l.ArteryWeight, l.ArteryVotes, 0.9*float64(arteries))
+	}
+	av.Conf = nil
+	if m, err = MeasureAV(f.VesselMask, f.FOVMask, av, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if l := m.Labels[0]; l.Label != AVVein || l.Confidence >= SplitVote || m.Artery.VesselAreaPx != arteries || m.Vein.VesselAreaPx != all-arteries {
+		t.Errorf("counted: label %+v, trees %d/%d, want a split vein vote and %d/%d", l, m.Artery.VesselAreaPx, m.Vein.VesselAreaPx, arteries, all-arteries)
+	}
+}
+
+// TreeProfile clears the other tree's own pixels and keeps everything
+// else, whatever the profile's origin.
+func TestTreeProfile(t *testing.T) {
+	prof := image.NewGray(image.Rect(10, 20, 14, 21))
+	copy(prof.Pix, []uint8{50, 200, 210, 40})
+	tree, other := image.NewGray(image.Rect(0, 0, 4, 1)), image.NewGray(image.Rect(0, 0, 4, 1))
+	tree.Pix[1], other.Pix[2], other.Pix[1] = 255, 255, 255 // pixel 1 is in both: a crossing
+	got := TreeProfile(prof, tree, other)
+	if want := []uint8{50, 200, 0, 40}; got.Bounds() != tree.Bounds() || string(got.Pix) != string(want) {
+		t.Errorf("profile %v %v, want %v at the origin", got.Bounds(), got.Pix, want)
+	}
+	if prof.Pix[2] != 210 {
+		t.Error("TreeProfile modified its input")
 	}
 }

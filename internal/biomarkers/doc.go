@@ -6,10 +6,12 @@
 // compatible with, AutoMorph's columns.
 //
 // With an artery/vein map (AVMap, per pixel: background, artery, vein,
-// crossing, uncertain; AVMapFromRITE reads the RITE colour code, an A/V
-// model can fill one directly) MeasureAV labels every centreline segment
-// by a majority vote of its pixels and measures the artery and vein trees
-// on their own. MeasureCalibre then gives CRAE, CRVE and AVR from the
+// crossing, uncertain, and optionally a confidence per pixel;
+// AVMapFromRITE reads the RITE colour code, avlabel.Map converts the A/V
+// model's labels) MeasureAV labels every centreline segment by a
+// confidence-weighted majority vote of its pixels (SplitTrees: the one
+// tree-consistency step, shared by analyze, the biomarkers command and
+// eval av) and measures the artery and vein trees on their own. MeasureCalibre then gives CRAE, CRVE and AVR from the
 // vessels crossing a ring around the optic disc (zone B), by the Knudtson
 // 2003 and Hubbard 1999 summary formulas (caliber.go), both from the six
 // widest vessels in the zone and as the median over concentric circles.

@@ -1,20 +1,102 @@
 // Package overlay draws analysis results on top of the photograph.
 //
-// It takes plain images and geometry (no Report, no models), so the CLI,
-// the server and the dataset builder draw the same pictures. It imports
-// only the standard library.
+// It takes plain images and geometry (a Scene: no Report, no models), so
+// the CLI, the server and the dataset builder draw the same pictures, and
+// a Layers set picks which parts to draw (all by default). It imports only
+// the standard library.
 package overlay
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"math"
+	"strings"
 )
 
-// Layers selects what to draw; nil or zero fields are skipped.
-type Layers struct {
+// Layers is a set of overlay layers to draw. The zero value draws nothing;
+// AllLayers draws everything the Scene holds.
+type Layers uint16
+
+// The layers. LayerArteryVein draws the arteries and veins of a Scene that
+// has them in their own colours, in place of LayerVessels' single vessel
+// colour: with both layers, vessel pixels in neither tree keep the vessel
+// colour; with LayerArteryVein alone, only the two trees are drawn.
+const (
+	LayerVessels    Layers = 1 << iota // the vessel mask, one colour
+	LayerArteryVein                    // arteries red, veins blue
+	LayerFOV                           // the field-of-view circle
+	LayerDiscCup                       // optic disc and cup outlines
+	LayerZones                         // zones B and C around the disc
+	LayerLandmarks                     // disc and fovea markers
+	layerEnd
+
+	AllLayers = layerEnd - 1
+)
+
+var layerNames = []struct {
+	name string
+	l    Layers
+}{
+	{"vessels", LayerVessels}, {"av", LayerArteryVein}, {"fov", LayerFOV},
+	{"disc", LayerDiscCup}, {"zones", LayerZones}, {"landmarks", LayerLandmarks},
+}
+
+// Has reports whether every layer of m is in l.
+func (l Layers) Has(m Layers) bool { return l&m == m }
+
+// String lists the layers by name, comma-separated ("all", "none").
+func (l Layers) String() string {
+	switch l & AllLayers {
+	case AllLayers:
+		return "all"
+	case 0:
+		return "none"
+	}
+	var names []string
+	for _, n := range layerNames {
+		if l.Has(n.l) {
+			names = append(names, n.name)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// ParseLayers reads a comma-separated list of layer names (vessels, av,
+// fov, disc, zones, landmarks), or "all" or "none", as a server's query or
+// a flag gives it.
+func ParseLayers(s string) (Layers, error) {
+	var l Layers
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(strings.ToLower(f))
+		switch f {
+		case "all":
+			l |= AllLayers
+			continue
+		case "none", "":
+			continue
+		}
+		found := false
+		for _, n := range layerNames {
+			if n.name == f {
+				l |= n.l
+				found = true
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("overlay layer %q: want vessels, av, fov, disc, zones, landmarks, all or none", f)
+		}
+	}
+	return l, nil
+}
+
+// Scene is what there is to draw; nil or zero fields are skipped.
+type Scene struct {
 	Vessels *image.Gray // 255 = vessel, same size as the photo
-	FOV     *Circle
+	// Arteries and Veins are the artery and vein trees (non-zero =
+	// member; a crossing may be in both), the photo's size.
+	Arteries, Veins *image.Gray
+	FOV             *Circle
 	// Disc and Fovea are landmark centres, drawn as a ring with a centre dot.
 	Disc, Fovea *Point
 	// DiscMask and CupMask are the optic disc and cup (non-zero inside), in
@@ -35,9 +117,13 @@ type Circle struct{ X, Y, R float64 }
 // Ring is the area between two circles around (X, Y), in photo pixels.
 type Ring struct{ X, Y, Inner, Outer float64 }
 
-// Colours chosen to stay visible on orange-red fundus backgrounds.
+// Colours chosen to stay visible on orange-red fundus backgrounds; arteries
+// and veins in the red and blue of the A/V literature (RITE), the artery
+// red lighter and the vein blue brighter than the vessels under them.
 var (
 	VesselColor = color.NRGBA{0, 255, 170, 255}
+	ArteryColor = color.NRGBA{255, 40, 40, 255}
+	VeinColor   = color.NRGBA{40, 90, 255, 255}
 	FOVColor    = color.NRGBA{255, 235, 59, 255}
 	DiscColor   = color.NRGBA{0, 176, 255, 255}
 	FoveaColor  = color.NRGBA{255, 64, 129, 255}
@@ -46,44 +132,54 @@ var (
 	ZoneCColor  = color.NRGBA{224, 64, 251, 255}
 )
 
-// Draw returns a copy of photo with the layers blended in.
-func Draw(photo *image.NRGBA, l Layers) *image.NRGBA {
+// Draw returns a copy of photo with the layers of s that l selects
+// blended in. Masks that are not the photo's size are skipped.
+func Draw(photo *image.NRGBA, s Scene, l Layers) *image.NRGBA {
 	out := image.NewNRGBA(photo.Bounds())
 	copy(out.Pix, photo.Pix)
 	b := out.Bounds()
-	if l.Vessels != nil && l.Vessels.Bounds() == b {
-		const alpha = 0.6
-		for i, v := range l.Vessels.Pix {
-			if v == 0 {
-				continue
-			}
-			p := out.Pix[4*i : 4*i+4]
-			p[0] = blend(p[0], VesselColor.R, alpha)
-			p[1] = blend(p[1], VesselColor.G, alpha)
-			p[2] = blend(p[2], VesselColor.B, alpha)
-		}
+	fits := func(m *image.Gray) bool { return m != nil && m.Bounds() == b }
+	var ves, art, vein *image.Gray
+	if l.Has(LayerVessels) && fits(s.Vessels) {
+		ves = s.Vessels
+	}
+	if l.Has(LayerArteryVein) && fits(s.Arteries) {
+		art = s.Arteries
+	}
+	if l.Has(LayerArteryVein) && fits(s.Veins) {
+		vein = s.Veins
+	}
+	if ves != nil || art != nil || vein != nil {
+		paintVessels(out, ves, art, vein)
 	}
 	// Line width and marker size scale with the photo so they read at any size.
 	side := float64(max(b.Dx(), b.Dy()))
 	width := math.Max(1.5, side/600)
-	if l.FOV != nil {
-		ring(out, *l.FOV, width, FOVColor)
+	if l.Has(LayerFOV) && s.FOV != nil {
+		ring(out, *s.FOV, width, FOVColor)
 	}
-	// Zone C first: zone B's circles, drawn over it, share its inner one.
-	if z := l.ZoneC; z != nil {
-		ring(out, Circle{z.X, z.Y, z.Inner}, width, ZoneCColor)
-		ring(out, Circle{z.X, z.Y, z.Outer}, width, ZoneCColor)
+	if l.Has(LayerZones) {
+		// Zone C first: zone B's circles, drawn over it, share its inner one.
+		if z := s.ZoneC; z != nil {
+			ring(out, Circle{z.X, z.Y, z.Inner}, width, ZoneCColor)
+			ring(out, Circle{z.X, z.Y, z.Outer}, width, ZoneCColor)
+		}
+		if z := s.ZoneB; z != nil {
+			ring(out, Circle{z.X, z.Y, z.Inner}, width, ZoneBColor)
+			ring(out, Circle{z.X, z.Y, z.Outer}, width, ZoneBColor)
+		}
 	}
-	if z := l.ZoneB; z != nil {
-		ring(out, Circle{z.X, z.Y, z.Inner}, width, ZoneBColor)
-		ring(out, Circle{z.X, z.Y, z.Outer}, width, ZoneBColor)
+	if l.Has(LayerDiscCup) {
+		outline(out, s.DiscMask, width, DiscColor)
+		outline(out, s.CupMask, width, CupColor)
 	}
-	outline(out, l.DiscMask, width, DiscColor)
-	outline(out, l.CupMask, width, CupColor)
+	if !l.Has(LayerLandmarks) {
+		return out
+	}
 	for _, m := range []struct {
 		p   *Point
 		col color.NRGBA
-	}{{l.Disc, DiscColor}, {l.Fovea, FoveaColor}} {
+	}{{s.Disc, DiscColor}, {s.Fovea, FoveaColor}} {
 		if m.p == nil {
 			continue
 		}
@@ -91,6 +187,37 @@ func Draw(photo *image.NRGBA, l Layers) *image.NRGBA {
 		dot(out, Circle{m.p.X, m.p.Y, 1.5 * width}, m.col)
 	}
 	return out
+}
+
+// paintVessels colours each pixel of img by the first of the masks (img's
+// size; nil: none) that holds it: artery, then vein (so a crossing shows
+// the artery, most often the vessel on top), then vessel. Arteries and
+// veins are blended more opaquely than the vessel colour: red on the
+// orange-red fundus needs it to read.
+func paintVessels(img *image.NRGBA, ves, art, vein *image.Gray) {
+	b := img.Bounds()
+	on := func(m *image.Gray, x, y int) bool { return m != nil && m.Pix[y*m.Stride+x] != 0 }
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			var col color.NRGBA
+			alpha := 0.85
+			switch {
+			case on(art, x, y):
+				col = ArteryColor
+			case on(vein, x, y):
+				col = VeinColor
+			case on(ves, x, y):
+				col, alpha = VesselColor, 0.6
+			default:
+				continue
+			}
+			i := y*img.Stride + 4*x
+			p := img.Pix[i : i+3 : i+3]
+			p[0] = blend(p[0], col.R, alpha)
+			p[1] = blend(p[1], col.G, alpha)
+			p[2] = blend(p[2], col.B, alpha)
+		}
+	}
 }
 
 func blend(a, b uint8, alpha float64) uint8 {

@@ -13,7 +13,7 @@ func TestDraw(t *testing.T) {
 	}
 	ves := image.NewGray(photo.Bounds())
 	ves.SetGray(10, 10, color.Gray{255})
-	out := Draw(photo, Layers{Vessels: ves, FOV: &Circle{50, 40, 30}, Disc: &Point{30, 60}})
+	out := Draw(photo, Scene{Vessels: ves, FOV: &Circle{50, 40, 30}, Disc: &Point{30, 60}}, AllLayers)
 
 	tests := []struct {
 		name  string
@@ -51,10 +51,10 @@ func TestDrawDiscAndZones(t *testing.T) {
 			}
 		}
 	}
-	out := Draw(photo, Layers{
+	out := Draw(photo, Scene{
 		DiscMask: disc, CupMask: cup,
 		ZoneB: &Ring{60.5, 60.5, 20, 30}, ZoneC: &Ring{60.5, 60.5, 20, 50},
-	})
+	}, AllLayers)
 	tests := []struct {
 		name  string
 		x, y  int
@@ -71,6 +71,90 @@ func TestDrawDiscAndZones(t *testing.T) {
 	for _, tc := range tests {
 		if c := out.NRGBAAt(tc.x, tc.y); !tc.check(c) {
 			t.Errorf("%s: pixel (%d,%d) = %v", tc.name, tc.x, tc.y, c)
+		}
+	}
+}
+
+// Arteries red and veins blue in place of the vessel colour; a crossing
+// shows the artery; a vessel pixel in neither tree keeps the vessel
+// colour; and each layer can be switched off on its own.
+func TestDrawArteryVein(t *testing.T) {
+	photo := image.NewNRGBA(image.Rect(0, 0, 60, 40))
+	for i := range photo.Pix {
+		photo.Pix[i] = 100
+	}
+	b := photo.Bounds()
+	ves, art, vein := image.NewGray(b), image.NewGray(b), image.NewGray(b)
+	for _, p := range []struct {
+		x, y int
+		m    []*image.Gray
+	}{
+		{5, 5, []*image.Gray{ves, art}},       // artery
+		{6, 5, []*image.Gray{ves, vein}},      // vein
+		{7, 5, []*image.Gray{ves, art, vein}}, // crossing
+		{8, 5, []*image.Gray{ves}},            // undecided vessel
+	} {
+		for _, m := range p.m {
+			m.SetGray(p.x, p.y, color.Gray{255})
+		}
+	}
+	scene := Scene{Vessels: ves, Arteries: art, Veins: vein, FOV: &Circle{30, 20, 15.5}}
+	red := func(c color.NRGBA) bool { return c.R > 200 && c.G < 70 && c.B < 70 }
+	blue := func(c color.NRGBA) bool { return c.B > 200 && c.R < 70 && c.G < 110 }
+	green := func(c color.NRGBA) bool { return c.G > 180 && c.R < 60 }
+	plain := func(c color.NRGBA) bool { return c == color.NRGBA{100, 100, 100, 100} }
+	yellow := func(c color.NRGBA) bool { return c.R > 200 && c.G > 200 && c.B < 100 }
+	tests := []struct {
+		name   string
+		layers Layers
+		checks map[image.Point]func(color.NRGBA) bool
+	}{
+		{"all layers", AllLayers, map[image.Point]func(color.NRGBA) bool{
+			{5, 5}: red, {6, 5}: blue, {7, 5}: red, {8, 5}: green, {45, 20}: yellow}},
+		{"vessels only: one colour", LayerVessels, map[image.Point]func(color.NRGBA) bool{
+			{5, 5}: green, {6, 5}: green, {8, 5}: green, {45, 20}: plain}},
+		{"arteries and veins only", LayerArteryVein, map[image.Point]func(color.NRGBA) bool{
+			{5, 5}: red, {6, 5}: blue, {8, 5}: plain}},
+		{"no vessel layers", AllLayers &^ (LayerVessels | LayerArteryVein), map[image.Point]func(color.NRGBA) bool{
+			{5, 5}: plain, {6, 5}: plain, {45, 20}: yellow}},
+	}
+	for _, tc := range tests {
+		out := Draw(photo, scene, tc.layers)
+		for p, ok := range tc.checks {
+			if c := out.NRGBAAt(p.X, p.Y); !ok(c) {
+				t.Errorf("%s: pixel %v = %v", tc.name, p, c)
+			}
+		}
+	}
+	// Without A/V masks the vessels keep their single colour under AllLayers.
+	if c := Draw(photo, Scene{Vessels: ves}, AllLayers).NRGBAAt(5, 5); !green(c) {
+		t.Errorf("vessels without A/V: %v, want the vessel colour", c)
+	}
+}
+
+func TestParseLayers(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Layers
+		ok   bool
+	}{
+		{"all", AllLayers, true},
+		{"none", 0, true},
+		{"", 0, true},
+		{"vessels", LayerVessels, true},
+		{"av, Disc ,zones", LayerArteryVein | LayerDiscCup | LayerZones, true},
+		{"fov,landmarks", LayerFOV | LayerLandmarks, true},
+		{"lesions", 0, false},
+	}
+	for _, tc := range tests {
+		got, err := ParseLayers(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseLayers(%q) = %v, %v; want %v (ok %v)", tc.in, got, err, tc.want, tc.ok)
+		}
+		if tc.ok {
+			if back, err := ParseLayers(got.String()); err != nil || back != got {
+				t.Errorf("%q: String %q parses back to %v, %v", tc.in, got.String(), back, err)
+			}
 		}
 	}
 }

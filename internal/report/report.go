@@ -9,7 +9,7 @@ import (
 )
 
 // SchemaVersion is the version of the Report's JSON layout.
-const SchemaVersion = "1.3.0"
+const SchemaVersion = "1.4.0"
 
 // Report is everything one analysis of one photograph found.
 type Report struct {
@@ -214,9 +214,95 @@ type Vessels struct {
 	Resolution  string  `json:"resolution"`    // "original": counts are at the original resolution
 	// Measures are the vascular biomarkers of the whole vessel tree.
 	Measures *VesselMeasures `json:"measures,omitempty"`
+	// Artery and Vein are the same biomarkers of the artery and the vein
+	// tree alone (absent when the A/V stage did not run).
+	Artery *VesselMeasures `json:"artery,omitempty"`
+	Vein   *VesselMeasures `json:"vein,omitempty"`
+	// AV summarises the artery/vein labelling behind Artery and Vein.
+	AV *AVLabels `json:"av,omitempty"`
 	// Zones are the same biomarkers within zones B and C around the optic
 	// disc (absent when the disc was not found).
 	Zones []VesselZone `json:"zones,omitempty"`
+	// Calibre is CRAE, CRVE and AVR around the optic disc, or why they
+	// could not be computed (absent when the A/V stage did not run).
+	Calibre *Calibre `json:"calibre,omitempty"`
+}
+
+// AVLabels summarises the artery/vein labelling: the A/V model's per-pixel
+// classes of the vessel mask, made consistent segment by segment.
+type AVLabels struct {
+	Model   string `json:"model"`    // name@version
+	InputPx int    `json:"input_px"` // side of the square the A/V model saw
+	// Segment counts of the whole tree's centreline graph by label.
+	ArterySegments     int `json:"artery_segment_count"`
+	VeinSegments       int `json:"vein_segment_count"`
+	UnlabelledSegments int `json:"unlabelled_segment_count"`
+	// LabelledLengthFraction is the share of the centreline length in
+	// segments labelled artery or vein (0..1).
+	LabelledLengthFraction float64 `json:"labelled_length_fraction"`
+	// MeanConfidence is the length-weighted mean of the labelled segments'
+	// vote shares (0.5..1).
+	MeanConfidence float64 `json:"mean_label_confidence"`
+	// ArteryPx and VeinPx are the vessel pixels of each tree inside the
+	// FOV at the original resolution (a crossing counts in both).
+	ArteryPx int `json:"artery_px"`
+	VeinPx   int `json:"vein_px"`
+}
+
+// Calibre is the summary vessel calibres around the optic disc: CRAE
+// (central retinal arteriolar equivalent), CRVE (venular) and their ratio
+// AVR, from the vessels crossing zone B. When Computed is false, Absent
+// says why and nothing else is set.
+type Calibre struct {
+	Computed bool   `json:"computed"`
+	Absent   string `json:"absent,omitempty"`
+	// Zone is the ring the vessels were measured in (zone B), in original
+	// pixels.
+	Zone *Zone `json:"zone,omitempty"`
+	// Calibration is the one the µm values use (the report's).
+	Calibration *Calibration `json:"calibration,omitempty"`
+	// SixWidest uses the six widest arterioles and venules measured along
+	// their stretch inside the zone; MultiCircle is the median over
+	// Circles concentric circles across the zone.
+	SixWidest   *CalibreEstimate `json:"six_widest,omitempty"`
+	MultiCircle *CalibreEstimate `json:"multi_circle,omitempty"`
+	Circles     int              `json:"circles,omitempty"`
+}
+
+// CalibreEstimate is CRAE/CRVE/AVR by one method, with both formulas.
+type CalibreEstimate struct {
+	// ArteriesFound and VeinsFound are the vessels measured (for the
+	// multi-circle method, the median per circle); ArteriesUsed and
+	// VeinsUsed those that entered the formulas (at most six; for the
+	// multi-circle method, the fewest on any circle).
+	ArteriesFound int      `json:"arteries_found"`
+	VeinsFound    int      `json:"veins_found"`
+	ArteriesUsed  int      `json:"arteries_used"`
+	VeinsUsed     int      `json:"veins_used"`
+	Knudtson      Knudtson `json:"knudtson"`
+	Hubbard       Hubbard  `json:"hubbard"`
+	Warnings      []string `json:"warnings,omitempty"`
+}
+
+// Knudtson is CRAE, CRVE and AVR by the Knudtson 2003 formulas, linear in
+// the widths: in pixels, and in µm when calibrated. A value that could not
+// be computed is absent and Absent says why.
+type Knudtson struct {
+	CRAEPx *float64 `json:"crae_px,omitempty"`
+	CRVEPx *float64 `json:"crve_px,omitempty"`
+	CRAEUm *float64 `json:"crae_um,omitempty"`
+	CRVEUm *float64 `json:"crve_um,omitempty"`
+	AVR    *float64 `json:"avr,omitempty"`
+	Absent string   `json:"absent,omitempty"`
+}
+
+// Hubbard is CRAE, CRVE and AVR by the Parr-Hubbard 1999 formulas, whose
+// constants are in µm: computed only when calibrated.
+type Hubbard struct {
+	CRAEUm *float64 `json:"crae_um,omitempty"`
+	CRVEUm *float64 `json:"crve_um,omitempty"`
+	AVR    *float64 `json:"avr,omitempty"`
+	Absent string   `json:"absent,omitempty"`
 }
 
 // VesselZone is the vascular biomarkers of the vessels inside one ring
@@ -229,6 +315,9 @@ type VesselZone struct {
 	// the analysis frame (unitless, 0..1).
 	Density  float64         `json:"density"`
 	Measures *VesselMeasures `json:"measures"`
+	// Artery and Vein are the measures of each tree inside the zone.
+	Artery *VesselMeasures `json:"artery,omitempty"`
+	Vein   *VesselMeasures `json:"vein,omitempty"`
 }
 
 // VesselMeasures are whole-tree vascular biomarkers. They are measured on

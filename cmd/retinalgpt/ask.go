@@ -1,0 +1,159 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/retinalgpt/retinalgpt/assets/sample"
+	"github.com/retinalgpt/retinalgpt/internal/analysis"
+	"github.com/retinalgpt/retinalgpt/internal/assistant"
+	"github.com/retinalgpt/retinalgpt/internal/assistant/intent"
+	"github.com/retinalgpt/retinalgpt/internal/fundus"
+	"github.com/retinalgpt/retinalgpt/internal/report"
+)
+
+// subjectFlags choose what a conversation is about: a photo analysed now
+// (as `analyze` does) or a Report written earlier.
+type subjectFlags struct {
+	rt         runtimeFlags
+	reportPath string
+	size       int
+	umPerPx    float64
+	fovDegrees float64
+	maxMP      float64
+}
+
+func (f *subjectFlags) register(cmd *cobra.Command) {
+	f.rt.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.reportPath, "report", "", "answer from a saved NAME_report.json instead of analysing a photo (no ONNX Runtime needed)")
+	fl.IntVar(&f.size, "size", analysis.DefaultSize, "side of the square analysis image in pixels")
+	fl.Float64Var(&f.umPerPx, "um-per-px", 0, "micrometres per original pixel, if known (overrides --fov-degrees)")
+	fl.Float64Var(&f.fovDegrees, "fov-degrees", 0, "camera field of view in degrees (e.g. 45), used for micrometres")
+	fl.Float64Var(&f.maxMP, "max-megapixels", 100, "refuse images larger than this (decompression-bomb guard)")
+}
+
+// subject is the Report a conversation is grounded in, and the analysis
+// behind it when the photo was analysed in this run (nil for --report).
+type subject struct {
+	report *report.Report
+	result *analysis.Result
+	sample bool
+}
+
+// load analyses the photo at path ("" for the bundled sample) with the same
+// Analyzer as `analyze`, or reads --report.
+func (f *subjectFlags) load(cmd *cobra.Command, path string) (*subject, error) {
+	if f.reportPath != "" {
+		if path != "" {
+			return nil, usageError{errors.New("give either IMAGE or --report, not both")}
+		}
+		fh, err := os.Open(f.reportPath)
+		if err != nil {
+			return nil, err
+		}
+		defer fh.Close()
+		r, err := report.Decode(fh)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.reportPath, err)
+		}
+		return &subject{report: r}, nil
+	}
+	if f.size < 64 || f.size > 4096 {
+		return nil, usageError{fmt.Errorf("--size %d: want 64..4096", f.size)}
+	}
+	if f.umPerPx < 0 || f.fovDegrees < 0 || f.fovDegrees > 200 {
+		return nil, usageError{errors.New("--um-per-px and --fov-degrees must be positive (field of view at most 200 degrees)")}
+	}
+	img, err := loadInput(path, fundus.Limits{MaxPixels: int64(f.maxMP * 1e6)})
+	if err != nil {
+		return nil, err
+	}
+	an, err := f.rt.analyzer()
+	if err != nil {
+		return nil, err
+	}
+	defer an.Close()
+	res, err := an.Analyze(cmd.Context(), img, analysis.Options{Size: f.size, UmPerPx: f.umPerPx, FOVDegrees: f.fovDegrees})
+	if err != nil {
+		return nil, err
+	}
+	return &subject{report: res.Report, result: res, sample: path == ""}, nil
+}
+
+func newAskCmd() *cobra.Command {
+	var f subjectFlags
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "ask [IMAGE] QUESTION",
+		Short: "Answer one question about a fundus photograph; without IMAGE, the bundled sample",
+		Long: `Analyze a colour fundus photograph (as 'analyze' does) and answer one
+question about it with the built-in grounded responder: every number comes
+from the analysis Report, with its unit, and a value the Report lacks is
+reported as missing with the Report's reason, never guessed.
+
+With --json it prints {question, intent, query, answer, grounded, missing}:
+grounded lists each value the answer quotes with its path in the Report.
+Without IMAGE it uses the bundled sample photograph; with --report it
+answers from a saved Report instead of analysing a photo.
+
+Not a medical device: answers are measurements, not diagnoses.`,
+		Example: `  retinalgpt ask "what is the vessel density?"
+  retinalgpt ask photo.jpg "is the cup-to-disc ratio normal?" --json
+  retinalgpt ask --report results/photo_report.json "and the CRAE?"`,
+		Args: checkArgs(cobra.RangeArgs(1, 2)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, question := "", args[len(args)-1]
+			if len(args) == 2 {
+				path = args[0]
+			}
+			return runAsk(cmd, f, path, question, jsonOut)
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the answer, its intent and grounded values as JSON")
+	return cmd
+}
+
+// askJSON is ask's --json output.
+type askJSON struct {
+	Question string              `json:"question"`
+	Intent   intent.Intent       `json:"intent"`
+	Query    assistant.Query     `json:"query"`
+	Answer   string              `json:"answer"`
+	Grounded []assistant.Value   `json:"grounded"`
+	Missing  []assistant.Missing `json:"missing,omitempty"`
+	Report   string              `json:"report_id"`
+}
+
+func runAsk(cmd *cobra.Command, f subjectFlags, path, question string, jsonOut bool) error {
+	subj, err := f.load(cmd, path)
+	if err != nil {
+		return err
+	}
+	s, err := assistant.NewSession(nil, subj.report)
+	if err != nil {
+		return err
+	}
+	a, err := s.Ask(cmd.Context(), question)
+	if err != nil {
+		return err
+	}
+	stdout := cmd.OutOrStdout()
+	if jsonOut {
+		if a.Grounded == nil {
+			a.Grounded = []assistant.Value{}
+		}
+		return newJSONEncoder(stdout).Encode(askJSON{Question: question, Intent: a.Intent, Query: a.Query, Answer: a.Text,
+			Grounded: a.Grounded, Missing: a.Missing, Report: subj.report.ID})
+	}
+	fmt.Fprintln(stdout, a.Text)
+	if subj.sample {
+		fmt.Fprintln(cmd.ErrOrStderr(), sample.Attribution)
+	}
+	return nil
+}

@@ -1,0 +1,281 @@
+package assistant
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/retinalgpt/retinalgpt/internal/assistant/intent"
+)
+
+func loadDoc(t testing.TB, name string, edit func(map[string]any)) *Document {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		edit(m)
+		if b, err = json.Marshal(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := ParseDocument(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+type turn struct {
+	q        string
+	intent   intent.Intent // resolved query intent ("" = don't check)
+	contains []string
+	lacks    []string
+}
+
+func converse(t *testing.T, doc *Document, turns []turn) {
+	t.Helper()
+	s := &Session{Engine: NewBuiltin(nil), Doc: doc}
+	for i, tt := range turns {
+		a, err := s.Ask(context.Background(), tt.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.intent != "" && a.Query.Intent != tt.intent {
+			t.Errorf("turn %d %q: query intent %s, want %s (slots %+v)", i, tt.q, a.Query.Intent, tt.intent, a.Query.Slots)
+		}
+		for _, want := range tt.contains {
+			if !strings.Contains(a.Text, want) {
+				t.Errorf("turn %d %q: answer lacks %q:\n%s", i, tt.q, want, a.Text)
+			}
+		}
+		for _, bad := range tt.lacks {
+			if strings.Contains(a.Text, bad) {
+				t.Errorf("turn %d %q: answer has %q:\n%s", i, tt.q, bad, a.Text)
+			}
+		}
+	}
+}
+
+// Follow-ups resolve against the conversation; values are the sample
+// Report's (testdata/sample_report.json, the bundled photo's analysis).
+func TestConversationFollowUps(t *testing.T) {
+	doc := loadDoc(t, "sample_report.json", nil)
+	tests := []struct {
+		name  string
+		turns []turn
+	}{
+		{"density, zone, interpretation", []turn{
+			{q: "what is the vessel density?", intent: intent.Vessels, contains: []string{"0.0642", "unitless"}},
+			{q: "and in zone B?", intent: intent.Vessels, contains: []string{"0.0667", "zone B"}, lacks: []string{"0.0642"}},
+			{q: "what about zone c", intent: intent.Vessels, contains: []string{"0.06 "}},
+			{q: "is that bad?", intent: intent.Interpret, contains: []string{"0.06 ", "not a diagnosis"}},
+			{q: "and the veins?", intent: intent.Vessels, contains: []string{"the artery/vein stage did not run", "0.0642"}},
+		}},
+		{"explain then scope", []turn{
+			{q: "what does tortuosity mean?", intent: intent.Explain, contains: []string{"winding", "1.0239"}},
+			{q: "what about zone B?", intent: intent.Vessels, contains: []string{"1.0296"}},
+			{q: "what does that mean?", intent: intent.Explain, contains: []string{"arc length"}},
+			{q: "and fractal dimension?", intent: intent.Explain, contains: []string{"box counting", "1.4855"}},
+		}},
+		{"disc, where, interpretation", []turn{
+			{q: "whats the cup to disc ratoi", intent: intent.Disc, contains: []string{"0.359", "unitless", "0.959"}},
+			{q: "where exactly?", contains: []string{"788.47", "387.24", "0.7355"}},
+			{q: "is that bad?", intent: intent.Interpret, contains: []string{"0.359", "0.5 or less", "not a diagnosis"}},
+			{q: "and the arteries?", contains: []string{"no artery or vein version"}, lacks: []string{"not a diagnosis"}},
+		}},
+		{"calibre family", []turn{
+			{q: "what's the CRAE?", intent: intent.Calibre, contains: []string{"could not measure", "the artery/vein stage did not run"}},
+			{q: "and the veins?", intent: intent.Calibre, contains: []string{"CRVE"}},
+		}},
+		{"first question is a fragment", []turn{
+			{q: "what about the arteries?", intent: intent.Vessels, contains: []string{"the artery/vein stage did not run"}},
+		}},
+		{"no subject", []turn{
+			{q: "where exactly?", intent: intent.Location, contains: []string{"Where is what?"}},
+			{q: "is that bad?", intent: intent.Interpret, contains: []string{"Is what normal?"}},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { converse(t, doc, tc.turns) })
+	}
+}
+
+// A Report without a value gives the Report's reason, never a number.
+func TestMissingValuesSayWhy(t *testing.T) {
+	noDisc := loadDoc(t, "sample_report.json", func(m map[string]any) {
+		d := m["disc"].(map[string]any)
+		m["disc"] = map[string]any{"model": d["model"], "found": false, "reason": "the disc probability is too low (0.41)", "confidence": 0.41, "crop": d["crop"]}
+		delete(m["vessels"].(map[string]any), "zones")
+		m["calibration"] = map[string]any{"source": "uncalibrated", "note": "no --um-per-px or --fov-degrees given and no optic disc found"}
+		for _, k := range []string{"average_width_um", "median_segment_width_um", "centreline_length_um"} {
+			delete(m["vessels"].(map[string]any)["measures"].(map[string]any), k)
+		}
+	})
+	converse(t, noDisc, []turn{
+		{q: "what is the CDR?", contains: []string{"could not measure the vertical cup-to-disc ratio because the optic disc was not found (the disc probability is too low (0.41))"}, lacks: []string{"0.359"}},
+		{q: "vessel density in zone B", contains: []string{"the optic disc was not found, so there are no zones around it", "0.0642"}, lacks: []string{"0.0667"}},
+		{q: "how wide are the vessels?", contains: []string{"4.82 px"}, lacks: []string{"µm"}},
+		{q: "what's the calibration?", contains: []string{"uncalibrated", "no --um-per-px or --fov-degrees given"}},
+	})
+	sample := loadDoc(t, "sample_report.json", nil)
+	converse(t, sample, []turn{
+		{q: "any haemorrhages?", intent: intent.Lesions, contains: []string{"does not detect lesions yet", "don't read that as"}},
+		{q: "what is the DR grade?", intent: intent.Disease, contains: []string{"does not grade diseases yet", "not a diagnosis"}},
+		{q: "do I have glaucoma?", contains: []string{"0.359", "violated"}},
+	})
+}
+
+// New Report content is answered through registry entries alone:
+// future_report.json is the bundled sample analysed with the schema 1.4.0
+// artery/vein and calibre stages, plus a hand-written lesion list (no
+// lesion stage yet).
+func TestFutureReportContent(t *testing.T) {
+	doc := loadDoc(t, "future_report.json", nil)
+	converse(t, doc, []turn{
+		{q: "how wide are the arteries?", intent: intent.Vessels, contains: []string{"76.1 µm (5.37 px)", "approximate"}},
+		{q: "and the veins?", contains: []string{"43.1 µm (3.04 px)"}},
+		{q: "and in zone B?", contains: []string{"46.7 µm (3.3 px)"}},
+		{q: "what's the CRAE", intent: intent.Calibre, contains: []string{"Knudtson 177.7 µm (12.54 px)", "Hubbard 199.5 µm", "multi-circle Knudtson 175.5 µm"}},
+		{q: "and the veins?", contains: []string{"CRVE", "60 µm (4.23 px)"}},
+		{q: "AV ratio?", contains: []string{"2.963"}},
+		{q: "how many venules were used?", contains: []string{"venules used 3", "CRVE from 3 venules (6 wanted)"}},
+		{q: "where are the haemorrhages?", intent: intent.Lesions, contains: []string{"Two haemorrhages", "[0.4, 0.62, 0.4312, 0.6588]", "inferior", "disc diameters from the fovea"}, lacks: []string{"exudate"}},
+		{q: "any lesions?", contains: []string{"One hard exudate", "[0.5205, 0.5102, 0.5419, 0.5301]"}},
+		{q: "any cotton wool spots?", contains: []string{"found no soft exudates"}},
+	})
+	// A calibre the Report could not compute gives the Report's reason.
+	noCal := loadDoc(t, "future_report.json", func(m map[string]any) {
+		m["vessels"].(map[string]any)["calibre"] = map[string]any{"computed": false, "absent": "no artery crosses zone B"}
+	})
+	converse(t, noCal, []turn{{q: "CRAE?", contains: []string{"the calibres could not be computed (no artery crosses zone B)"}}})
+}
+
+var numberRE = regexp.MustCompile(`\d+(?:\.\d+)?`)
+
+// staticNumbers are the numbers written in the responder's own text
+// (registry explanations, usual ranges, templates): an answer may quote
+// those and the Report's values, nothing else.
+func staticNumbers(t *testing.T) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range []string{"registry.go", "builtin.go"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range numberRE.FindAllString(string(b), -1) {
+			out[n] = true
+		}
+	}
+	return out
+}
+
+// Every number in every answer to the question sets equals a Report value
+// the answer grounds (checked against the Report at its path) or is one
+// of the responder's fixed reference numbers.
+func TestAnswersQuoteOnlyReportNumbers(t *testing.T) {
+	static := staticNumbers(t)
+	var qs []labelled
+	qs = append(qs, readQuestions(t, "testdata/questions.tsv")...)
+	qs = append(qs, readQuestions(t, "testdata/questions_holdout.tsv")...)
+	for _, name := range []string{"sample_report.json", "future_report.json"} {
+		doc := loadDoc(t, name, nil)
+		b := NewBuiltin(nil)
+		for _, q := range qs {
+			conv := &Conversation{Turns: []Turn{{Role: User, Text: q.question}}}
+			a, err := b.Respond(context.Background(), conv, doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			allowed := map[string]bool{}
+			for _, v := range a.Grounded {
+				if !strings.HasPrefix(v.Path, "derived:") {
+					got, ok := doc.Lookup(v.Path)
+					if !ok && !strings.HasPrefix(v.Path, "lesions[") {
+						t.Errorf("%s %q: grounded path %s not in the report", name, q.question, v.Path)
+					}
+					if ok && formatValue(got) != formatValue(v.Value) {
+						t.Errorf("%s %q: grounded %s = %v, report has %v", name, q.question, v.Path, v.Value, got)
+					}
+				}
+				for _, n := range numberRE.FindAllString(formatValue(v.Value), -1) {
+					allowed[n] = true
+				}
+			}
+			for _, n := range numberRE.FindAllString(a.Text, -1) {
+				if !allowed[n] && !static[n] {
+					t.Errorf("%s %q: answer quotes %s, which is neither grounded nor a reference number:\n%s", name, q.question, n, a.Text)
+				}
+			}
+		}
+	}
+}
+
+// Only a modality question is answered with the modality first.
+func TestNeverOpensWithModality(t *testing.T) {
+	doc := loadDoc(t, "sample_report.json", nil)
+	b := NewBuiltin(nil)
+	for _, q := range readQuestions(t, "testdata/questions.tsv") {
+		for turnNo := 0; turnNo < 3; turnNo++ {
+			conv := &Conversation{}
+			for i := 0; i < turnNo; i++ {
+				conv.Turns = append(conv.Turns, Turn{Role: User, Text: "hello"})
+			}
+			conv.Turns = append(conv.Turns, Turn{Role: User, Text: q.question})
+			a, _ := b.Respond(context.Background(), conv, doc)
+			first, _, _ := strings.Cut(a.Text, ".")
+			asked := a.Query.Intent == intent.Modality || a.Query.Slots.Term == "fundus_photo"
+			if !asked && strings.Contains(strings.ToLower(first), "colour fundus photo") {
+				t.Errorf("%q (%s) opens with the modality: %s", q.question, a.Query.Intent, a.Text)
+			}
+		}
+	}
+}
+
+// Wording is chosen from the turn number: reproducible, and varied.
+func TestWordingDeterministicAndVaried(t *testing.T) {
+	doc := loadDoc(t, "sample_report.json", nil)
+	ask := func(qs ...string) []string {
+		s := &Session{Engine: NewBuiltin(nil), Doc: doc}
+		var out []string
+		for _, q := range qs {
+			a, _ := s.Ask(context.Background(), q)
+			out = append(out, a.Text)
+		}
+		return out
+	}
+	a := ask("what is the fractal dimension?", "what is the fractal dimension?", "what is the fractal dimension?")
+	b := ask("what is the fractal dimension?", "what is the fractal dimension?", "what is the fractal dimension?")
+	for i := range a {
+		if a[i] != b[i] {
+			t.Errorf("turn %d differs between identical conversations:\n%s\n%s", i, a[i], b[i])
+		}
+		if !strings.Contains(a[i], "1.4855") {
+			t.Errorf("turn %d lacks the value: %s", i, a[i])
+		}
+	}
+	if a[0] == a[1] || a[1] == a[2] {
+		t.Errorf("the same question in consecutive turns got the same wording:\n%s", strings.Join(a, "\n"))
+	}
+}
+
+func BenchmarkTurn(b *testing.B) {
+	doc := loadDoc(b, "sample_report.json", nil)
+	e := NewBuiltin(nil)
+	qs := []string{"what is the vesel density in zone b?", "and the veins?", "is that bad?", "what does tortuosity mean?", "give me a summary"}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		conv := &Conversation{Turns: []Turn{{Role: User, Text: qs[i%len(qs)]}}}
+		if _, err := e.Respond(context.Background(), conv, doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package intent
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestTokenize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"What's the CDR?", []string{"whats", "the", "cdr"}},
+		{"Arteries & veins, zone-B", []string{"artery", "vein", "zone", "b"}},
+		{"vessels' widths (µm)", []string{"vessel", "width", "um"}},
+		{"the analysis is focus", []string{"the", "analysis", "is", "focus"}},
+	}
+	for _, tt := range tests {
+		if got := tokenize(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("tokenize(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"density", "density", 0},
+		{"denisty", "density", 1}, // transposition
+		{"vesel", "vessel", 1},
+		{"hemorage", "hemorrhage", 2},
+		{"tortuosity", "cdr", 3}, // capped at the limit
+	}
+	for _, tt := range tests {
+		if got := editDistance(tt.a, tt.b, 3); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+func TestCorrectAndRecognize(t *testing.T) {
+	r := New(Vocabulary{
+		{Key: "vessel_density", Kind: KindMeasure, Intent: Vessels, Phrases: []string{"vessel density", "density"}},
+		{Key: "cdr", Kind: KindMeasure, Intent: Disc, Phrases: []string{"cup to disc ratio"}},
+		{Key: "glaucoma", Kind: KindDisease, Intent: Disease, Phrases: []string{"glaucoma"}},
+	})
+	tests := []struct {
+		q      string
+		intent Intent
+		slots  Slots
+	}{
+		{"whats the vesel denisty", Vessels, Slots{Measure: "vessel_density"}},
+		{"cup to dsic ration?", Disc, Slots{Measure: "cdr"}},
+		{"what does cup to disc ratio mean", Explain, Slots{Measure: "cdr", Term: "cdr"}},
+		{"is the density normal", Interpret, Slots{Measure: "vessel_density"}},
+		{"glaucomma?", Disease, Slots{Disease: "glaucoma"}},
+		{"and the veins in zone b?", FollowUp, Slots{Tree: "vein", Zone: "B"}},
+		{"where exactly?", Location, Slots{Aspect: "where"}},
+		{"tell me a joke", OutOfScope, Slots{}},
+		{"what is the density of gold", OutOfScope, Slots{Measure: "vessel_density"}},
+		{"hello", Greeting, Slots{Aspect: "hello"}},
+	}
+	for _, tt := range tests {
+		got := r.Recognize(tt.q)
+		if got.Intent != tt.intent || got.Slots != tt.slots {
+			t.Errorf("Recognize(%q) = %s %+v, want %s %+v (tokens %v)", tt.q, got.Intent, got.Slots, tt.intent, tt.slots, got.Tokens)
+		}
+	}
+}
