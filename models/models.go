@@ -38,6 +38,12 @@ var avONNX []byte
 //go:embed av.json
 var avJSON []byte
 
+//go:embed lesions.onnx
+var lesionsONNX []byte
+
+//go:embed lesions.json
+var lesionsJSON []byte
+
 // Meta is a model's sidecar JSON.
 type Meta struct {
 	Name             string   `json:"name"`
@@ -78,6 +84,11 @@ func DiscFiles() (onnx, meta []byte) { return discONNX, discJSON }
 // sidecar JSON (parsed by disc.ParseCupModel, whose metadata differs from
 // Meta).
 func DiscCupFiles() (onnx, meta []byte) { return disccupONNX, disccupJSON }
+
+// LesionsFiles returns the diabetic-retinopathy lesion segmentation model's
+// graph and sidecar JSON (parsed by lesions.ParseModel, whose metadata
+// differs from Meta: per-class thresholds and the working scale).
+func LesionsFiles() (onnx, meta []byte) { return lesionsONNX, lesionsJSON }
 
 func load(name string, onnx, meta []byte) (Model, error) {
 	var m Model

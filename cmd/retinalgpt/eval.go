@@ -27,7 +27,7 @@ a folder in the layout of the matching ../shared/datasets folder, so it runs
 unchanged on other copies of the same dataset, prints a table, and with
 --json prints one JSON object with the same figures.`,
 	}
-	cmd.AddCommand(newEvalVesselsCmd(), newEvalAVCmd(), newEvalLocalizeCmd(), newEvalDiscCmd())
+	cmd.AddCommand(newEvalVesselsCmd(), newEvalAVCmd(), newEvalLocalizeCmd(), newEvalDiscCmd(), newEvalLesionsCmd())
 	return cmd
 }
 
