@@ -28,6 +28,7 @@ unchanged on other copies of the same dataset, prints a table, and with
 --json prints one JSON object with the same figures.`,
 	}
 	cmd.AddCommand(newEvalVesselsCmd(), newEvalAVCmd(), newEvalLocalizeCmd(), newEvalDiscCmd(), newEvalLesionsCmd())
+	cmd.AddCommand(newEvalQualityCmd())
 	return cmd
 }
 
