@@ -15,6 +15,7 @@ import (
 	"github.com/retinalgpt/retinalgpt/assets/sample"
 	"github.com/retinalgpt/retinalgpt/internal/analysis"
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
+	"github.com/retinalgpt/retinalgpt/internal/lesions"
 	"github.com/retinalgpt/retinalgpt/internal/overlay"
 	"github.com/retinalgpt/retinalgpt/internal/report"
 )
@@ -28,7 +29,11 @@ type analyzeFlags struct {
 	umPerPx    float64
 	fovDegrees float64
 	maxMP      float64
+	lesions    bool
 }
+
+// lesionsFlagHelp is --lesions' help, the same for analyze, ask and chat.
+const lesionsFlagHelp = "also detect lesions (microaneurysms, haemorrhages, exudates): EXPERIMENTAL and slow (seconds per photo); its model is weak (misses microaneurysms, many false exudates), see models/lesions.md"
 
 func newAnalyzeCmd() *cobra.Command {
 	var f analyzeFlags
@@ -43,7 +48,10 @@ fovea, the optic disc and cup outlines and zones B and C drawn on the
 photo). The summary gives the vessel biomarkers of all vessels, of the
 arteries and of the veins, and CRAE, CRVE and AVR in zone B around the
 optic disc (Knudtson and Hubbard formulas, six widest vessels and the
-median over five circles).
+median over five circles). With --lesions it also runs the experimental
+lesion stage (slow, weak model: see models/lesions.md): lesion counts,
+quadrants and RetinalGPT boxes per type in the report, lesions drawn on the
+overlay, one summary line per type with the model's caveat.
 
 Without IMAGE it analyzes the bundled sample photograph (IDRiD_055, CC BY 4.0).
 A photo that cannot be read is reported and skipped; the exit status is
@@ -51,6 +59,7 @@ then non-zero (3: unreadable image, 4: not a fundus photo, 5: ONNX Runtime
 missing).`,
 		Example: `  retinalgpt analyze
   retinalgpt analyze photo.jpg --out results/ --um-per-px 6.5
+  retinalgpt analyze --lesions --out results/
   retinalgpt analyze *.tif --fov-degrees 45 --json > reports.jsonl`,
 		Args: checkArgs(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, args []string) error { return runAnalyze(cmd, f, args) },
@@ -64,6 +73,7 @@ missing).`,
 	fl.Float64Var(&f.umPerPx, "um-per-px", 0, "micrometres per original pixel, if known (overrides --fov-degrees)")
 	fl.Float64Var(&f.fovDegrees, "fov-degrees", 0, "camera field of view in degrees (e.g. 45), used for micrometres")
 	fl.Float64Var(&f.maxMP, "max-megapixels", 100, "refuse images larger than this (decompression-bomb guard)")
+	fl.BoolVar(&f.lesions, "lesions", false, lesionsFlagHelp)
 	return cmd
 }
 
@@ -111,7 +121,7 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags, args []string) error {
 					return err
 				}
 			}
-			res, err := an.Analyze(cmd.Context(), img, analysis.Options{Size: f.size, UmPerPx: f.umPerPx, FOVDegrees: f.fovDegrees})
+			res, err := an.Analyze(cmd.Context(), img, analysis.Options{Size: f.size, UmPerPx: f.umPerPx, FOVDegrees: f.fovDegrees, Lesions: f.lesions})
 			if err != nil {
 				return err
 			}
@@ -207,6 +217,7 @@ func writeOutputs(dir string, res *analysis.Result) ([]string, error) {
 			scene.ZoneB, scene.ZoneC = ring(z.B), ring(z.C)
 		}
 	}
+	scene.Lesions = lesionLayers(res)
 	img := overlay.Draw(res.Image.Pix, scene, overlay.AllLayers)
 	if err := writeFileAtomic(pngPath, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
 		return nil, err
@@ -215,6 +226,54 @@ func writeOutputs(dir string, res *analysis.Result) ([]string, error) {
 		return nil, err
 	}
 	return []string{jsonPath, pngPath}, nil
+}
+
+// lesionLayers are the lesion stage's masks and boxes for the overlay, one
+// per type (none when the stage did not run).
+func lesionLayers(res *analysis.Result) []overlay.LesionLayer {
+	if res.Lesions == nil || res.Report.Lesions == nil {
+		return nil
+	}
+	var out []overlay.LesionLayer
+	for i, k := range lesions.Kinds {
+		t := res.Report.Lesions.Types[i]
+		l := overlay.LesionLayer{Mask: analysis.LesionMask(res.Lesions, k), Color: overlay.LesionColors[k.String()],
+			Label: fmt.Sprintf("%s %s: %d", k, k.Name(), t.Count)}
+		if !t.Detected {
+			l.Label = fmt.Sprintf("%s %s: not detected by this model", k, k.Name())
+		}
+		for _, b := range t.Boxes {
+			l.Boxes = append(l.Boxes, overlay.Box(b.BoxPx))
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// printLesions prints one line per lesion type and the model's caveat.
+func printLesions(w io.Writer, l *report.Lesions) {
+	for _, t := range l.Types {
+		label := fmt.Sprintf("%s (%s)", t.Type, t.Name)
+		if !t.Detected {
+			fmt.Fprintf(w, "  lesion %-24s NOT DETECTED by this model (cross-validated AUPR %s): a count of %d means nothing\n", label, fmtPtr(t.CVAUPR, "%.3f"), t.Count)
+			continue
+		}
+		near := ""
+		if t.MinFoveaDistanceDD != nil {
+			near = fmt.Sprintf(", nearest %.2f disc diameters from the fovea", *t.MinFoveaDistanceDD)
+		}
+		q := t.Quadrants
+		fmt.Fprintf(w, "  lesion %-24s %d objects, %d boxes; quadrants ST %d, SN %d, IT %d, IN %d, unknown %d%s; cv AUPR %s\n",
+			label, t.Count, len(t.Boxes), q.SuperiorTemporal, q.SuperiorNasal, q.InferiorTemporal, q.InferiorNasal, q.Unknown, near, fmtPtr(t.CVAUPR, "%.3f"))
+	}
+	fmt.Fprintf(w, "  lesion caveat  %s\n", l.Caveat)
+}
+
+func fmtPtr(v *float64, format string) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf(format, *v)
 }
 
 // printDisc prints the disc section: sizes, cup-to-disc ratios, rim and
@@ -378,6 +437,9 @@ func printSummary(w io.Writer, r *report.Report, written []string) {
 		if c := v.Calibre; c != nil {
 			printCalibre(w, c)
 		}
+	}
+	if l := r.Lesions; l != nil {
+		printLesions(w, l)
 	}
 	var parts []string
 	var total float64

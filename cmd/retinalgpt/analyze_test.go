@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -94,5 +96,73 @@ func TestPrintTreesAndCalibre(t *testing.T) {
 	printCalibre(&buf, &report.Calibre{Absent: "optic disc not found (low confidence): zone B ..."})
 	if got := buf.String(); !strings.Contains(got, "CRAE/CRVE/AVR  not computed: optic disc not found (low confidence)") {
 		t.Errorf("absent calibre:\n%s", got)
+	}
+}
+
+// The lesion lines: one per type with its count and boxes, the type the
+// model cannot detect said so, and the caveat; none without the section.
+func TestPrintLesions(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	l := &report.Lesions{Model: "lesions@v", Experimental: true, Caveat: "Experimental: Microaneurysms are not detected by this model.",
+		Types: []report.LesionType{
+			{Type: "MA", Name: "microaneurysms", CVAUPR: f(0.005), Detected: false},
+			{Type: "HE", Name: "haemorrhages", CVAUPR: f(0.069), Detected: true, Count: 2, MinFoveaDistanceDD: f(1.2),
+				Quadrants: report.QuadrantCounts{InferiorTemporal: 2}, Boxes: []report.LesionBox{{}}},
+			{Type: "EX", Name: "hard exudates", CVAUPR: f(0.61), Detected: true, Count: 70, Quadrants: report.QuadrantCounts{SuperiorTemporal: 70},
+				Boxes: make([]report.LesionBox, 10)},
+		}}
+	var buf bytes.Buffer
+	printSummary(&buf, &report.Report{Lesions: l}, nil)
+	for _, want := range []string{
+		"lesion MA (microaneurysms)      NOT DETECTED by this model (cross-validated AUPR 0.005)",
+		"lesion HE (haemorrhages)        2 objects, 1 boxes; quadrants ST 0, SN 0, IT 2, IN 0, unknown 0, nearest 1.20 disc diameters from the fovea; cv AUPR 0.069",
+		"lesion EX (hard exudates)       70 objects, 10 boxes",
+		"lesion caveat  Experimental: Microaneurysms are not detected",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, buf.String())
+		}
+	}
+	buf.Reset()
+	printSummary(&buf, &report.Report{NotAssessed: []report.NotAssessed{{Section: "lesions", Reason: "not requested"}}}, nil)
+	if strings.Contains(buf.String(), "lesion") {
+		t.Errorf("lesion lines without the stage:\n%s", buf.String())
+	}
+}
+
+// --lesions runs the stage: the report has the section, the summary its
+// lines; the overlay is written with the lesion layer.
+func TestAnalyzeLesionsFlag(t *testing.T) {
+	requireORT(t)
+	dir := t.TempDir()
+	stdout, stderr, code := run(t, "analyze", "--lesions", "--out", dir, "--threads", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"lesion EX (hard exudates)", "NOT DETECTED by this model", "lesion caveat", "lesions "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	fh, err := os.Open(filepath.Join(dir, "idrid_055_report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	r, err := report.Decode(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Lesions == nil || r.Lesions.Types[2].Count < 1 || len(r.NotAssessed) != 0 {
+		t.Errorf("lesions %+v, not_assessed %+v", r.Lesions, r.NotAssessed)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "idrid_055_overlay.png")); err != nil {
+		t.Error(err)
+	}
+	for _, sub := range []string{"ask", "chat"} {
+		out, _, _ := run(t, sub, "--help")
+		if !strings.Contains(out, "--lesions") || !strings.Contains(out, "EXPERIMENTAL") {
+			t.Errorf("%s --help lacks --lesions:\n%s", sub, out)
+		}
 	}
 }

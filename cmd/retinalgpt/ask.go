@@ -25,6 +25,7 @@ type subjectFlags struct {
 	umPerPx    float64
 	fovDegrees float64
 	maxMP      float64
+	lesions    bool
 }
 
 func (f *subjectFlags) register(cmd *cobra.Command) {
@@ -35,6 +36,7 @@ func (f *subjectFlags) register(cmd *cobra.Command) {
 	fl.Float64Var(&f.umPerPx, "um-per-px", 0, "micrometres per original pixel, if known (overrides --fov-degrees)")
 	fl.Float64Var(&f.fovDegrees, "fov-degrees", 0, "camera field of view in degrees (e.g. 45), used for micrometres")
 	fl.Float64Var(&f.maxMP, "max-megapixels", 100, "refuse images larger than this (decompression-bomb guard)")
+	fl.BoolVar(&f.lesions, "lesions", false, lesionsFlagHelp)
 }
 
 // subject is the Report a conversation is grounded in, and the analysis
@@ -51,6 +53,9 @@ func (f *subjectFlags) load(cmd *cobra.Command, path string) (*subject, error) {
 	if f.reportPath != "" {
 		if path != "" {
 			return nil, usageError{errors.New("give either IMAGE or --report, not both")}
+		}
+		if f.lesions {
+			return nil, usageError{errors.New("--lesions analyses a photo; with --report the saved report's lesion section (if any) is used")}
 		}
 		fh, err := os.Open(f.reportPath)
 		if err != nil {
@@ -78,7 +83,7 @@ func (f *subjectFlags) load(cmd *cobra.Command, path string) (*subject, error) {
 		return nil, err
 	}
 	defer an.Close()
-	res, err := an.Analyze(cmd.Context(), img, analysis.Options{Size: f.size, UmPerPx: f.umPerPx, FOVDegrees: f.fovDegrees})
+	res, err := an.Analyze(cmd.Context(), img, analysis.Options{Size: f.size, UmPerPx: f.umPerPx, FOVDegrees: f.fovDegrees, Lesions: f.lesions})
 	if err != nil {
 		return nil, err
 	}

@@ -9,11 +9,13 @@ import (
 	"image"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/retinalgpt/retinalgpt/internal/disc"
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
 	"github.com/retinalgpt/retinalgpt/internal/infer"
+	"github.com/retinalgpt/retinalgpt/internal/lesions"
 	"github.com/retinalgpt/retinalgpt/internal/report"
 	"github.com/retinalgpt/retinalgpt/internal/vessels"
 	"github.com/retinalgpt/retinalgpt/models"
@@ -35,6 +37,10 @@ type Options struct {
 	Size       int     // analysis image side; 0: DefaultSize
 	UmPerPx    float64 // user calibration; 0: none
 	FOVDegrees float64 // camera field of view; 0: unknown
+	// Lesions runs the experimental lesion stage (off by default: it takes
+	// seconds per photo on two cores and its model is weak, see
+	// models/lesions.md). Off, the report lists "lesions" in not_assessed.
+	Lesions bool
 }
 
 // Analyzer holds the loaded models.
@@ -47,6 +53,10 @@ type Analyzer struct {
 	discSHA string // of the disc model's ONNX bytes, hashed once
 	cup     *disc.Segmenter
 	cupSHA  string // of the disc/cup model's ONNX bytes
+	// The lesion model is loaded on the first Analyze that asks for it.
+	lesionOnce sync.Once
+	lesions    *lesions.Detector
+	lesionErr  error
 }
 
 // New loads ONNX Runtime and every model.
@@ -104,6 +114,9 @@ func (a *Analyzer) Close() error {
 	if a.cup != nil {
 		err = errors.Join(err, a.cup.Close())
 	}
+	if a.lesions != nil {
+		err = errors.Join(err, a.lesions.Close())
+	}
 	return errors.Join(err, a.rt.Close())
 }
 
@@ -129,6 +142,9 @@ type Result struct {
 	// Disc is the optic disc and cup segmentation, masks in original
 	// pixels; check Disc.Found before using its measures.
 	Disc *disc.Segmentation
+	// Lesions is the lesion stage's result (probability maps on its
+	// working grid, objects, boxes); nil when Options.Lesions was off.
+	Lesions *lesions.Result
 }
 
 // Analyze runs every stage on one decoded photo.
@@ -227,6 +243,15 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 		rep.Warnings = append(rep.Warnings, avWarnings(v)...)
 	}
 	clock.lap(rep, "biomarkers")
+
+	if !opt.Lesions {
+		rep.NotAssessed = append(rep.NotAssessed, report.NotAssessed{Section: "lesions", Reason: NotAssessedLesions})
+		return res, nil
+	}
+	if err := a.detectLesions(ctx, res); err != nil {
+		return nil, err
+	}
+	clock.lap(rep, "lesions")
 	return res, nil
 }
 

@@ -9,7 +9,11 @@
 // the vessel mask on the analysis frame), then measurements (biomarkers
 // of all vessels, of the artery and of the vein tree after the segment
 // vote of biomarkers.MeasureAV, over the FOV and in zones B and C around a
-// found disc, and CRAE/CRVE/AVR in zone B);
+// found disc, and CRAE/CRVE/AVR in zone B), and, only when
+// Options.Lesions asks for it, the experimental lesion stage
+// (internal/lesions, its model loaded on first use, given the disc, fovea,
+// laterality and calibration found before; without it the report lists
+// lesions in not_assessed);
 // each adds its section to the Report and its wall time to
 // Report.Timings. An Analyzer holds the model sessions,
 // created once; Analyze is safe for concurrent use.

@@ -3,7 +3,6 @@ package assistant
 import (
 	"context"
 	"fmt"
-	"maps"
 	"math"
 	"strconv"
 	"strings"
@@ -223,7 +222,7 @@ func (w *writer) answer(q Query) {
 	case intent.NextSteps:
 		w.nextSteps()
 	case intent.Location:
-		w.say("Where is what? I can locate the optic disc, the fovea and zones B and C (and lesions once the analysis detects them); ask, for example, “where is the fovea?”.")
+		w.say("Where is what? I can locate the optic disc, the fovea and zones B and C (and lesions, when the analysis ran with --lesions); ask, for example, “where is the fovea?”.")
 	case intent.Interpret:
 		if s.Measure != "" {
 			w.measure(w.b.reg.Measure(s.Measure), s, true)
@@ -740,8 +739,10 @@ func (w *writer) overview() {
 			w.say("%s: not available (%s).", capitalize(topicNames[in]), reasons[0])
 		}
 	}
-	if _, ok := w.doc.Lookup("lesions"); !ok {
-		w.say("Lesions and disease grades: %s and %s.", pendingSay("lesions"), strings.TrimPrefix(pendingSay("diagnoses"), "this analysis "))
+	if _, ok := w.doc.Lookup(lesionsPath); ok {
+		w.lesionOverview()
+	} else {
+		w.say("%s. Disease grades: %s.", capitalize(w.lesionsNotAssessed()), strings.TrimPrefix(pendingSay("diagnoses"), "this analysis "))
 	}
 	if ws, ok := w.doc.Lookup("warnings"); ok {
 		if arr, _ := ws.([]any); len(arr) > 0 {
@@ -798,10 +799,13 @@ func (w *writer) nextSteps() {
 		w.say("None of the measures it made crossed a published warning threshold.")
 	}
 	var gaps []string
-	for _, p := range []string{"lesions", "diagnoses"} {
-		if _, ok := w.doc.Lookup(p); !ok {
-			gaps = append(gaps, pendingSay(p))
-		}
+	if _, ok := w.doc.Lookup(lesionsPath); !ok {
+		gaps = append(gaps, w.lesionsNotAssessed())
+	} else {
+		gaps = append(gaps, "its lesion findings are experimental and it does not detect microaneurysms")
+	}
+	if _, ok := w.doc.Lookup("diagnoses"); !ok {
+		gaps = append(gaps, pendingSay("diagnoses"))
 	}
 	if len(gaps) > 0 {
 		w.say("It cannot rule anything out: %s.", strings.Join(gaps, ", and "))
@@ -907,115 +911,209 @@ func countWord(n int) string {
 	return strconv.Itoa(n)
 }
 
-// lesions answers from the Report's lesion list (items with "type" and a
-// normalized "box" [x_min, y_min, x_max, y_max]), or says why there is none.
+// lesions answers from the Report's lesion section: per type the count,
+// where the objects are (quadrant, distance from the fovea in disc
+// diameters) and RetinalGPT's boxes, always with the caveat; or says that
+// lesions were not assessed, and how to assess them.
 func (w *writer) lesions(s intent.Slots) {
-	v, ok := w.doc.Lookup("lesions")
 	l := w.b.lesion(s.Lesion)
 	what := "lesions"
 	if l != nil {
 		what = l.Plural
 	}
-	if !ok {
-		w.missing = append(w.missing, Missing{Measure: "lesions", Path: "lesions", Reason: w.why("lesions")})
-		w.say(w.pick("I can't tell you about %[1]s: %[2]s, so the report has no lesion findings.", "There are no lesion findings to report on %[1]s, because %[2]s."), what, w.why("lesions"))
-		w.say("Please don't read that as “none found”.")
+	if _, ok := w.doc.Lookup(lesionsPath); !ok {
+		why := w.why(lesionsPath)
+		w.missing = append(w.missing, Missing{Measure: "lesions", Path: lesionsPath, Reason: why})
+		w.say(w.pick("I can't tell you about %[1]s: %[2]s, so the report has no lesion findings.", "There are no lesion findings to report on %[1]s, because %[2]s."), what, why)
+		w.say("Please don't read that as “none found”. To assess them, analyse the photo with --lesions.")
+		w.put(lesionCaution)
 		if l != nil {
 			w.say("(%s: %s.)", capitalize(l.Plural), l.Explain)
 		}
 		return
 	}
-	items, _ := v.([]any)
-	groups := map[string][]map[string]any{}
-	var order []string
-	for i, it := range items {
-		m, ok := it.(map[string]any)
+	if l != nil && l.Code == "" {
+		w.say("The lesion stage does not look for %s, so the report says nothing about them.", l.Plural)
+		w.lesionCaveat()
+		return
+	}
+	var codes []string
+	for _, lt := range w.b.reg.Lesions {
+		if lt.Code != "" && (l == nil || lt.Key == l.Key) {
+			codes = append(codes, lt.Code)
+		}
+	}
+	w.put(w.pick("The experimental lesion stage reports:", "From the (experimental) lesion model:", "Lesion findings (experimental):"))
+	for _, c := range codes {
+		w.lesionType(c, l != nil)
+	}
+	w.lesionCaveat()
+}
+
+// lesionsNotAssessed says why the Report has no lesion section, and how to
+// get one.
+func (w *writer) lesionsNotAssessed() string {
+	why := w.why(lesionsPath)
+	if !strings.Contains(why, "--lesions") {
+		why += " (the lesion stage is opt-in and experimental: run with --lesions)"
+	}
+	return why
+}
+
+// lesionCaveat quotes the Report's caveat (the model's own figures), or
+// the fixed one.
+func (w *writer) lesionCaveat() {
+	if c := w.doc.String(lesionCaveatPath); c != "" {
+		w.record("lesions", lesionCaveatPath, c, "")
+		w.put(c)
+		return
+	}
+	w.put(lesionCaution)
+}
+
+// lesionNames are a type's singular and plural names, from the registry.
+func (w *writer) lesionNames(code string) (string, string) {
+	for _, l := range w.b.reg.Lesions {
+		if l.Code == code {
+			return l.Name, l.Plural
+		}
+	}
+	return code, code
+}
+
+// lesionType describes one type: count, where, boxes. asked: the question
+// named this type (all boxes, not the first three).
+func (w *writer) lesionType(code string, asked bool) {
+	base := lesionTypePath(code)
+	one, many := w.lesionNames(code)
+	if det, ok := w.doc.Lookup(base + ".detected_by_model"); ok && det == false {
+		w.record(code, base+".detected_by_model", det, "")
+		aupr := ""
+		if v, ok := w.doc.Lookup(base + ".cv_aupr"); ok {
+			w.record(code, base+".cv_aupr", v, "")
+			aupr = fmt.Sprintf(" (cross-validated AUPR %s)", formatValue(v))
+		}
+		w.say("%s: not detected by this model%s, so its count says nothing; don't read it as “none”.", capitalize(many), aupr)
+		return
+	}
+	n, ok := w.num(base + ".count")
+	if !ok {
+		w.say("%s: not in the report.", capitalize(many))
+		return
+	}
+	w.record(code, base+".count", n, "")
+	count := int(n)
+	if count == 0 {
+		w.say("No %s found.", many)
+		return
+	}
+	name := many
+	if count == 1 {
+		name = one
+	}
+	// Few: each object's place; many: counts per quadrant.
+	if count <= 3 {
+		var places []string
+		for i := range count {
+			places = append(places, w.lesionPlace(fmt.Sprintf("%s.objects[%d]", base, i)))
+		}
+		w.say("%s %s: %s.", capitalize(countWord(count)), name, strings.Join(places, "; "))
+	} else {
+		var parts []string
+		for _, q := range lesionQuadrants {
+			p := base + ".quadrants." + q.Field
+			if v, ok := w.num(p); ok && v > 0 {
+				w.record(code, p, v, "")
+				parts = append(parts, fmt.Sprintf("%s %s", formatValue(v), q.Words))
+			}
+		}
+		if v, ok := w.num(base + ".quadrants.unknown"); ok && v > 0 {
+			w.record(code, base+".quadrants.unknown", v, "")
+			parts = append(parts, fmt.Sprintf("%s in no known quadrant", formatValue(v)))
+		}
+		near := ""
+		if v, ok := w.num(base + ".min_fovea_distance_dd"); ok {
+			w.record(code, base+".min_fovea_distance_dd", v, "disc diameters")
+			near = fmt.Sprintf("; the nearest %s disc diameters from the fovea", formatValue(v))
+			if v == 0 {
+				near = "; one reaches the fovea centre"
+			}
+		}
+		w.say("%s %s: %s%s.", capitalize(countWord(count)), name, strings.Join(parts, ", "), near)
+	}
+	boxes, _ := w.doc.Lookup(base + ".boxes")
+	arr, _ := boxes.([]any)
+	if len(arr) == 0 {
+		return
+	}
+	limit := len(arr)
+	if !asked {
+		limit = min(limit, 3)
+	}
+	var bs []string
+	for i := range limit {
+		p := fmt.Sprintf("%s.boxes[%d].box", base, i)
+		v, ok := w.doc.Lookup(p)
 		if !ok {
 			continue
 		}
-		m = maps.Clone(m)
-		m["_index"] = i
-		t, _ := m["type"].(string)
-		if l != nil && t != l.Key {
-			continue
-		}
-		if _, seen := groups[t]; !seen {
-			order = append(order, t)
-		}
-		groups[t] = append(groups[t], m)
+		w.record(code, p, v, "")
+		bs = append(bs, "["+strings.Join(strings.Split(formatValue(v), ", "), ", ")+"]")
 	}
-	if len(order) == 0 {
-		w.record("lesions", "lesions", v, "")
-		w.say("The analysis found no %s in this photo.", what)
-		return
+	more := ""
+	if limit < len(arr) {
+		more = "; more in the report"
 	}
-	for _, t := range order {
-		g := groups[t]
-		name := t
-		if lt := w.b.lesion(t); lt != nil {
-			name = lt.Name
-			if len(g) != 1 {
-				name = lt.Plural
-			}
-		}
-		w.say("%s %s:", capitalize(countWord(len(g))), name)
-		var boxes []string
-		for i, m := range g {
-			if i == 10 {
-				boxes = append(boxes, fmt.Sprintf("and %d more", len(g)-10))
-				break
-			}
-			boxes = append(boxes, w.box(t, m))
-		}
-		w.say("%s.", strings.Join(boxes, "; "))
-	}
+	w.say("Boxes ([x_min, y_min, x_max, y_max], normalized to the image): %s%s.", strings.Join(bs, "; "), more)
 }
 
-// box describes one lesion box: RetinalGPT's normalized format and words.
-func (w *writer) box(kind string, m map[string]any) string {
-	arr, _ := m["box"].([]any)
-	if len(arr) != 4 {
+// lesionPlace is one object's quadrant and distance from the fovea.
+func (w *writer) lesionPlace(obj string) string {
+	var s []string
+	if q := w.doc.String(obj + ".quadrant"); q != "" {
+		w.record("lesion", obj+".quadrant", q, "")
+		if q == "unknown" {
+			s = append(s, "in an unknown quadrant")
+		} else {
+			s = append(s, "in the "+strings.ReplaceAll(q, "_", " ")+" quadrant")
+		}
+	}
+	if v, ok := w.num(obj + ".fovea_distance_dd"); ok {
+		w.record("lesion", obj+".fovea_distance_dd", v, "disc diameters")
+		s = append(s, formatValue(v)+" disc diameters from the fovea")
+	}
+	if len(s) == 0 {
 		return "at an unknown place"
 	}
-	var b [4]float64
-	for i := range arr {
-		b[i], _ = arr[i].(float64)
-	}
-	w.record(kind, fmt.Sprintf("lesions[%v].box", m["_index"]), arr, "")
-	s := fmt.Sprintf("[%s, %s, %s, %s]", formatValue(b[0]), formatValue(b[1]), formatValue(b[2]), formatValue(b[3]))
-	if words := w.lesionWords((b[0]+b[2])/2, (b[1]+b[3])/2); words != "" {
-		s += " (" + words + ")"
-	}
-	return s
+	return strings.Join(s, ", ")
 }
 
-// lesionWords places a normalized point: quadrant around the fovea (nasal is
-// the disc's side) and distance from the fovea in disc diameters.
-func (w *writer) lesionWords(xn, yn float64) string {
-	width, ok1 := w.num("image.width")
-	height, ok2 := w.num("image.height")
-	fx, ok3 := w.num("anatomy.fovea.center.x")
-	fy, ok4 := w.num("anatomy.fovea.center.y")
-	dx, ok5 := w.num("anatomy.disc.center.x")
-	if !(ok1 && ok2 && ok3 && ok4 && ok5) {
-		return ""
+// lesionOverview is the summary's lesion sentence.
+func (w *writer) lesionOverview() {
+	var parts, blind []string
+	for _, lt := range w.b.reg.Lesions {
+		if lt.Code == "" {
+			continue
+		}
+		base := lesionTypePath(lt.Code)
+		if det, ok := w.doc.Lookup(base + ".detected_by_model"); ok && det == false {
+			blind = append(blind, lt.Plural)
+			continue
+		}
+		if n, ok := w.num(base + ".count"); ok {
+			w.record(lt.Code, base+".count", n, "")
+			name := lt.Plural
+			if n == 1 {
+				name = lt.Name
+			}
+			parts = append(parts, countWord(int(n))+" "+name)
+		}
 	}
-	x, y := xn*width, yn*height
-	vert := "superior"
-	if y > fy {
-		vert = "inferior"
+	s := "Lesions (experimental): " + strings.Join(parts, ", ")
+	if len(blind) > 0 {
+		s += "; " + strings.Join(blind, " and ") + " not detected by this model"
 	}
-	horiz := "temporal"
-	if (x > fx) == (dx > fx) {
-		horiz = "nasal"
-	}
-	s := vert + " " + horiz + " quadrant"
-	if r, ok := w.num("disc.radius_px"); ok && r > 0 {
-		dd := math.Round(math.Hypot(x-fx, y-fy)/(2*r)*10) / 10
-		w.record("lesion_distance", "derived:distance_from_fovea_disc_diameters", dd, "disc diameters")
-		s += fmt.Sprintf(", %s disc diameters from the fovea", formatValue(dd))
-	}
-	return s
+	w.say("%s.", s)
 }
 
 func capitalize(s string) string {

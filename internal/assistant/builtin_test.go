@@ -128,35 +128,62 @@ func TestMissingValuesSayWhy(t *testing.T) {
 	})
 	sample := loadDoc(t, "sample_report.json", nil)
 	converse(t, sample, []turn{
-		{q: "any haemorrhages?", intent: intent.Lesions, contains: []string{"does not detect lesions yet", "don't read that as"}},
+		{q: "any haemorrhages?", intent: intent.Lesions, contains: []string{"lesions were not assessed", "--lesions", "don't read that as", "does not detect microaneurysms"}},
 		{q: "what is the DR grade?", intent: intent.Disease, contains: []string{"does not grade diseases yet", "not a diagnosis"}},
 		{q: "do I have glaucoma?", contains: []string{"0.359", "violated"}},
 	})
 }
 
 // New Report content is answered through registry entries alone:
-// future_report.json is the bundled sample analysed with the schema 1.4.0
-// artery/vein and calibre stages, plus a hand-written lesion list (no
-// lesion stage yet).
+// future_report.json is the bundled sample analysed with every stage,
+// lesions included (schema 1.5.0): `retinalgpt analyze --lesions --out DIR`
+// with the DIR/idrid_055_report.json copied here.
 func TestFutureReportContent(t *testing.T) {
 	doc := loadDoc(t, "future_report.json", nil)
 	converse(t, doc, []turn{
-		{q: "how wide are the arteries?", intent: intent.Vessels, contains: []string{"76.1 µm (5.37 px)", "approximate"}},
-		{q: "and the veins?", contains: []string{"43.1 µm (3.04 px)"}},
-		{q: "and in zone B?", contains: []string{"46.7 µm (3.3 px)"}},
+		{q: "how wide are the arteries?", intent: intent.Vessels, contains: []string{"75.8 µm (5.35 px)", "approximate"}},
+		{q: "and the veins?", contains: []string{"43.3 µm (3.05 px)"}},
+		{q: "and in zone B?", contains: []string{"46.6 µm (3.29 px)"}},
 		{q: "what's the CRAE", intent: intent.Calibre, contains: []string{"Knudtson 177.7 µm (12.54 px)", "Hubbard 199.5 µm", "multi-circle Knudtson 175.5 µm"}},
-		{q: "and the veins?", contains: []string{"CRVE", "60 µm (4.23 px)"}},
-		{q: "AV ratio?", contains: []string{"2.963"}},
+		{q: "and the veins?", contains: []string{"CRVE", "59.4 µm (4.19 px)"}},
+		{q: "AV ratio?", contains: []string{"2.989"}},
 		{q: "how many venules were used?", contains: []string{"venules used 3", "CRVE from 3 venules (6 wanted)"}},
-		{q: "where are the haemorrhages?", intent: intent.Lesions, contains: []string{"Two haemorrhages", "[0.4, 0.62, 0.4312, 0.6588]", "inferior", "disc diameters from the fovea"}, lacks: []string{"exudate"}},
-		{q: "any lesions?", contains: []string{"One hard exudate", "[0.5205, 0.5102, 0.5419, 0.5301]"}},
-		{q: "any cotton wool spots?", contains: []string{"found no soft exudates"}},
+		{q: "where are the haemorrhages?", intent: intent.Lesions, contains: []string{"45 haemorrhages: 31 superior temporal, 2 superior nasal, 8 inferior temporal, 4 inferior nasal",
+			"the nearest 1.2 disc diameters from the fovea", "[0.7262, 0.6503, 0.8265, 0.9178]", "[0.3563, 0.9487, 0.3619, 0.9831]", "Microaneurysms are not detected by this model", "Experimental"},
+			lacks: []string{"hard exudates:", "more in the report"}},
+		{q: "any lesions?", contains: []string{"Microaneurysms: not detected by this model (cross-validated AUPR 0.005)", "70 hard exudates", "one reaches the fovea centre",
+			"[0.3186, 0.4424, 0.5117, 0.691]", "Nine soft exudates", "more in the report", "MA 0.005, HE 0.069, EX 0.610, SE 0.137"}},
+		{q: "any cotton wool spots?", contains: []string{"Nine soft exudates", "[0.3503, 0.46, 0.3615, 0.4817]", "Microaneurysms are not detected"}, lacks: []string{"haemorrhages:"}},
+		{q: "any microaneurysms?", contains: []string{"Microaneurysms: not detected by this model (cross-validated AUPR 0.005)", "don't read it as"}},
+		{q: "give me a summary", contains: []string{"Lesions (experimental): 45 haemorrhages, 70 hard exudates, nine soft exudates", "microaneurysms not detected by this model"}},
 	})
 	// A calibre the Report could not compute gives the Report's reason.
 	noCal := loadDoc(t, "future_report.json", func(m map[string]any) {
 		m["vessels"].(map[string]any)["calibre"] = map[string]any{"computed": false, "absent": "no artery crosses zone B"}
 	})
 	converse(t, noCal, []turn{{q: "CRAE?", contains: []string{"the calibres could not be computed (no artery crosses zone B)"}}})
+
+	// Few objects: each one's quadrant and distance from the fovea.
+	twoHE := loadDoc(t, "future_report.json", func(m map[string]any) {
+		he := m["lesions"].(map[string]any)["types"].([]any)[1].(map[string]any)
+		he["count"] = 2
+		he["objects"] = he["objects"].([]any)[:2]
+		he["boxes"] = he["boxes"].([]any)[:1]
+	})
+	converse(t, twoHE, []turn{{q: "where are the haemorrhages?", contains: []string{
+		"Two haemorrhages: in the inferior nasal quadrant, 2.74 disc diameters from the fovea; in the superior temporal quadrant, 1.77 disc diameters from the fovea.",
+		"[0.7262, 0.6503, 0.8265, 0.9178]", "Microaneurysms are not detected"}}})
+
+	// The stage not run: the Report's reason, and how to run it.
+	off := loadDoc(t, "future_report.json", func(m map[string]any) {
+		delete(m, "lesions")
+		m["not_assessed"] = []any{map[string]any{"section": "lesions", "reason": "not requested: the lesion stage is opt-in, experimental and slow; run analyze, ask or chat with --lesions"}}
+	})
+	converse(t, off, []turn{
+		{q: "where are the exudates?", intent: intent.Lesions, contains: []string{"lesions were not assessed for this photo (not requested", "--lesions", "“none found”", "does not detect microaneurysms"}, lacks: []string{"70"}},
+		{q: "give me a summary", contains: []string{"Lesions were not assessed for this photo (not requested"}, lacks: []string{"70"}},
+		{q: "what should I do next?", contains: []string{"lesions were not assessed"}},
+	})
 }
 
 var numberRE = regexp.MustCompile(`\d+(?:\.\d+)?`)

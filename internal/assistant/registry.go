@@ -82,7 +82,6 @@ var vesselSets = map[Scope]string{
 // pending are Report sections this assistant expects from analysis stages
 // that have not landed yet, and how to say so when a Report lacks them.
 var pending = []struct{ Prefix, Say string }{
-	{"lesions", "this analysis does not detect lesions yet"},
 	{"diagnoses", "this analysis does not grade diseases yet"},
 	{"quality", "this analysis does not grade image quality yet"},
 }
@@ -92,6 +91,7 @@ var pending = []struct{ Prefix, Say string }{
 // is false or absent: "!path"), the answer gives Say and the text at
 // Detail.
 var absence = []struct{ Prefix, When, Say, Detail string }{
+	{"lesions", "!lesions", "lesions were not assessed for this photo", "not_assessed[section=lesions].reason"},
 	{"vessels.artery", "!vessels.artery", "the artery/vein stage did not run for this photo", ""},
 	{"vessels.vein", "!vessels.vein", "the artery/vein stage did not run for this photo", ""},
 	{"vessels.av", "!vessels.av", "the artery/vein stage did not run for this photo", ""},
@@ -380,21 +380,75 @@ var terms = []Term{
 		Explain: "the models' probabilities (for example the mean disc probability over the disc found); they rank results but are not calibrated probabilities of being right"},
 }
 
-// Lesion is a lesion type the assistant can be asked about.
+// Lesion is a lesion type the assistant can be asked about. Code is its
+// type in the Report's lesion section ("" for one the lesion stage does
+// not look for).
 type Lesion struct {
 	Key, Name, Plural string
+	Code              string
 	Phrases           []string
 	Explain           string
 }
 
+// The Report's lesion section (schema 1.5.0, present only when the
+// experimental lesion stage ran; otherwise not_assessed says why). Per type
+// the entry is lesionTypePath(code); the lesionTypeFields are relative to
+// it, lesionObjectFields to one of its objects ("objects[N]") and
+// lesionBoxFields to one of its boxes ("boxes[N]").
+const (
+	lesionsPath      = "lesions"
+	lesionCaveatPath = "lesions.caveat"
+	lesionExperPath  = "lesions.experimental"
+)
+
+func lesionTypePath(code string) string { return "lesions.types[type=" + code + "]" }
+
+var (
+	lesionTypeFields = []string{"type", "name", "count", "detected_by_model", "cv_aupr", "min_fovea_distance_dd", "objects_omitted",
+		"quadrants.superior_temporal", "quadrants.superior_nasal", "quadrants.inferior_temporal", "quadrants.inferior_nasal", "quadrants.unknown"}
+	lesionObjectFields = []string{"quadrant", "fovea_distance_dd"}
+	lesionBoxFields    = []string{"box"}
+	// lesionQuadrants name the quadrant fields in words.
+	lesionQuadrants = []struct{ Field, Words string }{
+		{"superior_temporal", "superior temporal"}, {"superior_nasal", "superior nasal"},
+		{"inferior_temporal", "inferior temporal"}, {"inferior_nasal", "inferior nasal"},
+	}
+)
+
+// LesionPaths lists every Report path the lesion answers read, with
+// selectors (for the registry-versus-docs test).
+func (r *Registry) LesionPaths() []string {
+	out := []string{lesionCaveatPath, lesionExperPath}
+	for _, l := range r.Lesions {
+		if l.Code == "" {
+			continue
+		}
+		t := lesionTypePath(l.Code)
+		for _, f := range lesionTypeFields {
+			out = append(out, t+"."+f)
+		}
+		for _, f := range lesionObjectFields {
+			out = append(out, t+".objects[0]."+f)
+		}
+		for _, f := range lesionBoxFields {
+			out = append(out, t+".boxes[0]."+f)
+		}
+	}
+	return out
+}
+
+// lesionCaution is said with every lesion answer whose Report has no
+// caveat of its own (and when the stage did not run).
+const lesionCaution = "The lesion stage is experimental and its model is weak: it does not detect microaneurysms at all, and it finds many false exudates and haemorrhages (see models/lesions.md)."
+
 var lesionTypes = []Lesion{
-	{Key: "microaneurysm", Name: "microaneurysm", Plural: "microaneurysms", Phrases: []string{"microaneurysm", "micro aneurysm", "microaneurism", "aneurysm", "ma", "red dot", "red dots", "tiny red dots"},
+	{Key: "microaneurysm", Name: "microaneurysm", Plural: "microaneurysms", Code: "MA", Phrases: []string{"microaneurysm", "micro aneurysm", "microaneurism", "aneurysm", "ma", "red dot", "red dots", "tiny red dots"},
 		Explain: "tiny round bulges in the capillary walls, seen as small red dots; the earliest sign of diabetic retinopathy"},
-	{Key: "haemorrhage", Name: "haemorrhage", Plural: "haemorrhages", Phrases: []string{"haemorrhage", "hemorrhage", "hemorhage", "bleed", "bleeds", "bleeding", "blood spot", "blot haemorrhage", "dot haemorrhage", "flame haemorrhage", "blood"},
+	{Key: "haemorrhage", Name: "haemorrhage", Plural: "haemorrhages", Code: "HE", Phrases: []string{"haemorrhage", "hemorrhage", "hemorhage", "bleed", "bleeds", "bleeding", "blood spot", "blot haemorrhage", "dot haemorrhage", "flame haemorrhage", "blood"},
 		Explain: "bleeding into the retina from damaged vessels, seen as red dots, blots or flame shapes"},
-	{Key: "hard_exudate", Name: "hard exudate", Plural: "hard exudates", Phrases: []string{"hard exudate", "exudate", "exudates", "yellow deposit", "yellow spot", "lipid", "lipid deposit"},
+	{Key: "hard_exudate", Name: "hard exudate", Plural: "hard exudates", Code: "EX", Phrases: []string{"hard exudate", "exudate", "exudates", "yellow deposit", "yellow spot", "lipid", "lipid deposit"},
 		Explain: "yellow, waxy deposits of lipid and protein leaked from damaged vessels; near the macula they signal macular oedema"},
-	{Key: "soft_exudate", Name: "soft exudate (cotton-wool spot)", Plural: "soft exudates (cotton-wool spots)", Phrases: []string{"soft exudate", "cotton wool spot", "cotton wool", "cottonwool", "cws", "white fluffy spot"},
+	{Key: "soft_exudate", Name: "soft exudate (cotton-wool spot)", Plural: "soft exudates (cotton-wool spots)", Code: "SE", Phrases: []string{"soft exudate", "cotton wool spot", "cotton wool", "cottonwool", "cws", "white fluffy spot"},
 		Explain: "fluffy white patches where nerve fibres swelled after a small loss of blood supply"},
 	{Key: "drusen", Name: "drusen", Plural: "drusen", Phrases: []string{"drusen", "druse", "yellow dots"},
 		Explain: "yellow deposits under the retina; large drusen (125 µm or more) are a sign of age-related macular degeneration"},

@@ -51,6 +51,14 @@ func registryPaths() map[string]bool {
 			out[m.Where] = true
 		}
 	}
+	for _, p := range reg.LesionPaths() {
+		out[selectorRE.ReplaceAllString(p, "")] = true
+	}
+	for _, a := range absence {
+		if a.Detail != "" {
+			out[selectorRE.ReplaceAllString(a.Detail, "")] = true
+		}
+	}
 	return out
 }
 
@@ -61,7 +69,17 @@ var notAsked = []string{"schema_version", "id", "created_at", "software", "model
 	"fov.center", "fov.radius_px", "fov.area_px", "analysis_frame", "anatomy.model", "anatomy.disc.center", "anatomy.fovea.center",
 	"disc.model", "disc.crop", "disc.zones", "vessels.model", "vessels.resolution", "vessels.zones.zone", "vessels.zones.inner_px",
 	"vessels.zones.outer_px", "measured_at", "timings", "disc.rim.nasal_side", "crop",
-	"vessels.av.model", "vessels.av.input_px", "vessels.calibre.zone", "vessels.calibre.calibration", "vessels.calibre.circles", "vessels.calibre.computed", "absent"}
+	"vessels.av.model", "vessels.av.input_px", "vessels.calibre.zone", "vessels.calibre.calibration", "vessels.calibre.circles", "vessels.calibre.computed", "absent",
+	// The lesion section's provenance, geometry and per-object detail: the
+	// answers give counts, quadrants, distances, boxes and the caveat.
+	"lesions.model", "lesions.grid_scale_px", "lesions.grid_width_px", "lesions.grid_height_px", "lesions.quadrant_basis",
+	"lesions.disc_diameter_px", "lesions.max_objects_per_type", "lesions.max_boxes_per_type", "lesions.notes",
+	"lesions.types.threshold", "lesions.types.cv_object_sensitivity", "lesions.types.cv_false_objects_per_image",
+	"lesions.types.area_px", "lesions.types.area_um2", "lesions.types.boxes.box_px", "lesions.types.boxes.area_px",
+	"lesions.types.boxes.objects", "lesions.types.boxes.mean_probability", "lesions.types.boxes.max_probability",
+	"lesions.types.objects.area_px", "lesions.types.objects.area_um2", "lesions.types.objects.centroid",
+	"lesions.types.objects.box", "lesions.types.objects.box_px", "lesions.types.objects.mean_probability",
+	"lesions.types.objects.max_probability", "lesions.types.objects.disc_distance_dd", "not_assessed.section"}
 
 // Every path the registry reads (outside the sections expected from stages
 // not landed yet) is a documented Report field, and every documented

@@ -3,7 +3,8 @@
 // It takes plain images and geometry (a Scene: no Report, no models), so
 // the CLI, the server and the dataset builder draw the same pictures, and
 // a Layers set picks which parts to draw (all by default). It imports only
-// the standard library.
+// the standard library and golang.org/x/image's fixed bitmap font (for
+// the lesion legend).
 package overlay
 
 import (
@@ -29,6 +30,7 @@ const (
 	LayerDiscCup                       // optic disc and cup outlines
 	LayerZones                         // zones B and C around the disc
 	LayerLandmarks                     // disc and fovea markers
+	LayerLesions                       // lesion masks, boxes and legend
 	layerEnd
 
 	AllLayers = layerEnd - 1
@@ -39,7 +41,7 @@ var layerNames = []struct {
 	l    Layers
 }{
 	{"vessels", LayerVessels}, {"av", LayerArteryVein}, {"fov", LayerFOV},
-	{"disc", LayerDiscCup}, {"zones", LayerZones}, {"landmarks", LayerLandmarks},
+	{"disc", LayerDiscCup}, {"zones", LayerZones}, {"landmarks", LayerLandmarks}, {"lesions", LayerLesions},
 }
 
 // Has reports whether every layer of m is in l.
@@ -63,8 +65,8 @@ func (l Layers) String() string {
 }
 
 // ParseLayers reads a comma-separated list of layer names (vessels, av,
-// fov, disc, zones, landmarks), or "all" or "none", as a server's query or
-// a flag gives it.
+// fov, disc, zones, landmarks, lesions), or "all" or "none", as a server's
+// query or a flag gives it.
 func ParseLayers(s string) (Layers, error) {
 	var l Layers
 	for _, f := range strings.Split(s, ",") {
@@ -84,7 +86,7 @@ func ParseLayers(s string) (Layers, error) {
 			}
 		}
 		if !found {
-			return 0, fmt.Errorf("overlay layer %q: want vessels, av, fov, disc, zones, landmarks, all or none", f)
+			return 0, fmt.Errorf("overlay layer %q: want vessels, av, fov, disc, zones, landmarks, lesions, all or none", f)
 		}
 	}
 	return l, nil
@@ -106,7 +108,27 @@ type Scene struct {
 	// ZoneB and ZoneC are the measurement rings around the disc, drawn as
 	// their inner and outer circles.
 	ZoneB, ZoneC *Ring
+	// Lesions are the lesion types found, one entry per type, drawn as
+	// translucent masks in their colours with their boxes and a legend in
+	// the top-left corner; none (the lesion stage did not run): nothing,
+	// and no legend.
+	Lesions []LesionLayer
+	// LesionTitle heads the legend (default "Lesions (experimental)").
+	LesionTitle string
 }
+
+// LesionLayer is one lesion type to draw.
+type LesionLayer struct {
+	// Mask is the type's pixels (non-zero), the photo's size.
+	Mask  *image.Gray
+	Boxes []Box
+	Color color.NRGBA
+	// Label is its legend line, e.g. "EX hard exudates: 70".
+	Label string
+}
+
+// Box is [x_min, y_min, x_max, y_max] in photo pixels (continuous edges).
+type Box [4]float64
 
 // Point is in photo pixels.
 type Point struct{ X, Y float64 }
@@ -132,6 +154,15 @@ var (
 	ZoneCColor  = color.NRGBA{224, 64, 251, 255}
 )
 
+// LesionColors are the lesion types' colours, by short code: chosen apart
+// from the vessel, artery, vein and outline colours and from the fundus.
+var LesionColors = map[string]color.NRGBA{
+	"MA": {255, 0, 255, 255},   // magenta
+	"HE": {0, 229, 255, 255},   // cyan
+	"EX": {255, 255, 0, 255},   // yellow
+	"SE": {255, 255, 255, 255}, // white
+}
+
 // Draw returns a copy of photo with the layers of s that l selects
 // blended in. Masks that are not the photo's size are skipped.
 func Draw(photo *image.NRGBA, s Scene, l Layers) *image.NRGBA {
@@ -155,6 +186,18 @@ func Draw(photo *image.NRGBA, s Scene, l Layers) *image.NRGBA {
 	// Line width and marker size scale with the photo so they read at any size.
 	side := float64(max(b.Dx(), b.Dy()))
 	width := math.Max(1.5, side/600)
+	if l.Has(LayerLesions) {
+		for _, les := range s.Lesions {
+			if fits(les.Mask) {
+				fill(out, les.Mask, les.Color, 0.55)
+			}
+		}
+		for _, les := range s.Lesions {
+			for _, bx := range les.Boxes {
+				rect(out, bx, math.Max(1, width*0.75), les.Color)
+			}
+		}
+	}
 	if l.Has(LayerFOV) && s.FOV != nil {
 		ring(out, *s.FOV, width, FOVColor)
 	}
@@ -172,6 +215,9 @@ func Draw(photo *image.NRGBA, s Scene, l Layers) *image.NRGBA {
 	if l.Has(LayerDiscCup) {
 		outline(out, s.DiscMask, width, DiscColor)
 		outline(out, s.CupMask, width, CupColor)
+	}
+	if l.Has(LayerLesions) && len(s.Lesions) > 0 {
+		defer legend(out, s.LesionTitle, s.Lesions)
 	}
 	if !l.Has(LayerLandmarks) {
 		return out

@@ -144,7 +144,8 @@ func TestParseLayers(t *testing.T) {
 		{"vessels", LayerVessels, true},
 		{"av, Disc ,zones", LayerArteryVein | LayerDiscCup | LayerZones, true},
 		{"fov,landmarks", LayerFOV | LayerLandmarks, true},
-		{"lesions", 0, false},
+		{"lesions", LayerLesions, true},
+		{"drusen", 0, false},
 	}
 	for _, tc := range tests {
 		got, err := ParseLayers(tc.in)
@@ -156,5 +157,65 @@ func TestParseLayers(t *testing.T) {
 				t.Errorf("%q: String %q parses back to %v, %v", tc.in, got.String(), back, err)
 			}
 		}
+	}
+}
+
+// The lesion layer fills each type's mask in its colour, outlines its
+// boxes and draws a legend in the top-left corner; without lesions (the
+// stage did not run) or without the layer, nothing of it is drawn.
+func TestDrawLesions(t *testing.T) {
+	photo := image.NewNRGBA(image.Rect(0, 0, 300, 200))
+	for i := range photo.Pix {
+		photo.Pix[i] = 100
+	}
+	ex := image.NewGray(photo.Bounds())
+	for y := 150; y < 156; y++ {
+		for x := 200; x < 206; x++ {
+			ex.SetGray(x, y, color.Gray{255})
+		}
+	}
+	scene := Scene{Lesions: []LesionLayer{
+		{Mask: ex, Boxes: []Box{{200, 150, 206, 156}}, Color: LesionColors["EX"], Label: "EX hard exudates: 1"},
+		{Mask: image.NewGray(photo.Bounds()), Color: LesionColors["MA"], Label: "MA not detected by this model"},
+	}}
+	out := Draw(photo, scene, AllLayers)
+	if c := out.NRGBAAt(202, 152); !(c.R > 170 && c.G > 170 && c.B < 70) {
+		t.Errorf("exudate pixel %v, want yellow", c)
+	}
+	if c := out.NRGBAAt(199, 153); !(c.R > 200 && c.G > 200 && c.B < 50) {
+		t.Errorf("box edge pixel %v, want yellow", c)
+	}
+	if c := out.NRGBAAt(150, 100); c != (color.NRGBA{100, 100, 100, 100}) {
+		t.Errorf("plain pixel %v changed", c)
+	}
+	// The legend: a darkened panel in the corner, with the MA swatch in magenta.
+	if c := out.NRGBAAt(6, 6); c.R >= 100 {
+		t.Errorf("legend panel pixel %v, want darkened", c)
+	}
+	swatch := false
+	for y := 0; y < 60 && !swatch; y++ {
+		for x := 0; x < 30; x++ {
+			if out.NRGBAAt(x, y) == (color.NRGBA{255, 0, 255, 100}) {
+				swatch = true
+				break
+			}
+		}
+	}
+	if !swatch {
+		t.Error("no magenta MA swatch in the legend")
+	}
+	for name, o := range map[string]*image.NRGBA{
+		"no lesions":       Draw(photo, Scene{}, AllLayers),
+		"layer not chosen": Draw(photo, scene, AllLayers&^LayerLesions),
+	} {
+		if c := o.NRGBAAt(6, 6); c != (color.NRGBA{100, 100, 100, 100}) {
+			t.Errorf("%s: legend drawn (%v)", name, c)
+		}
+		if c := o.NRGBAAt(202, 152); c != (color.NRGBA{100, 100, 100, 100}) {
+			t.Errorf("%s: lesion drawn (%v)", name, c)
+		}
+	}
+	if l, err := ParseLayers("lesions,fov"); err != nil || l != LayerLesions|LayerFOV {
+		t.Errorf("ParseLayers(lesions,fov) = %v, %v", l, err)
 	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // SchemaVersion is the version of the Report's JSON layout.
-const SchemaVersion = "1.4.0"
+const SchemaVersion = "1.5.0"
 
 // Report is everything one analysis of one photograph found.
 type Report struct {
@@ -25,8 +25,13 @@ type Report struct {
 	Anatomy       *Anatomy      `json:"anatomy,omitempty"`
 	Disc          *Disc         `json:"disc,omitempty"`
 	Vessels       *Vessels      `json:"vessels,omitempty"`
-	Timings       []Timing      `json:"timings"`
-	Warnings      []string      `json:"warnings,omitempty"`
+	Lesions       *Lesions      `json:"lesions,omitempty"`
+	// NotAssessed lists the sections an analysis deliberately left out
+	// (an opt-in stage not requested), so a reader can tell "not looked
+	// for" from "looked for and found nothing".
+	NotAssessed []NotAssessed `json:"not_assessed,omitempty"`
+	Timings     []Timing      `json:"timings"`
+	Warnings    []string      `json:"warnings,omitempty"`
 }
 
 // Software names the program that wrote the report.
@@ -343,6 +348,99 @@ type VesselMeasures struct {
 	EndPoints                int     `json:"end_point_count"`
 	CentrelineLengthPx       float64 `json:"centreline_length_px"`
 	CentrelineLengthUm       float64 `json:"centreline_length_um,omitempty"`
+}
+
+// NotAssessed names a section the analysis did not produce, and why.
+type NotAssessed struct {
+	Section string `json:"section"` // e.g. "lesions"
+	Reason  string `json:"reason"`
+}
+
+// Lesions is the experimental diabetic-retinopathy lesion stage: objects
+// and boxes of microaneurysms (MA), haemorrhages (HE), hard exudates (EX)
+// and soft exudates (SE), in original-image pixels. Caveat says, in words,
+// how far the findings can be trusted.
+type Lesions struct {
+	Model        string `json:"model"` // name@version
+	Experimental bool   `json:"experimental"`
+	Caveat       string `json:"caveat"`
+	// GridScalePx is original pixels per pixel of the working grid the
+	// model ran on; GridWidthPx and GridHeightPx are the grid's size.
+	GridScalePx  float64 `json:"grid_scale_px"`
+	GridWidthPx  int     `json:"grid_width_px"`
+	GridHeightPx int     `json:"grid_height_px"`
+	// QuadrantBasis is how quadrants were assigned: "disc_fovea_axis",
+	// "laterality" or "none" (every quadrant unknown).
+	QuadrantBasis string `json:"quadrant_basis"`
+	// DiscDiameterPx is the disc diameter distances are measured in (0:
+	// the disc was not found, and no distance is given).
+	DiscDiameterPx float64 `json:"disc_diameter_px,omitempty"`
+	// MaxObjectsPerType caps each type's Objects list.
+	MaxObjectsPerType int          `json:"max_objects_per_type"`
+	MaxBoxesPerType   int          `json:"max_boxes_per_type"`
+	Types             []LesionType `json:"types"`
+	Notes             []string     `json:"notes,omitempty"`
+}
+
+// LesionType is one lesion type's findings.
+type LesionType struct {
+	Type      string  `json:"type"` // "MA", "HE", "EX" or "SE"
+	Name      string  `json:"name"` // e.g. "hard exudates"
+	Threshold float64 `json:"threshold"`
+	// CVAUPR, CVObjectSensitivity and CVFalseObjectsPerImage are the
+	// model's cross-validated figures for this type (absent when the
+	// model records none).
+	CVAUPR                 *float64 `json:"cv_aupr,omitempty"`
+	CVObjectSensitivity    *float64 `json:"cv_object_sensitivity,omitempty"`
+	CVFalseObjectsPerImage *float64 `json:"cv_false_objects_per_image,omitempty"`
+	// Detected is false when the model cannot detect this type at all
+	// (cross-validated AUPR below 0.02): its count means nothing.
+	Detected bool    `json:"detected_by_model"`
+	Count    int     `json:"count"`
+	AreaPx   float64 `json:"area_px"`
+	AreaUm2  float64 `json:"area_um2,omitempty"`
+	// MinFoveaDistanceDD is the smallest object distance from the fovea,
+	// disc diameters.
+	MinFoveaDistanceDD *float64       `json:"min_fovea_distance_dd,omitempty"`
+	Quadrants          QuadrantCounts `json:"quadrants"`
+	Boxes              []LesionBox    `json:"boxes"`
+	// Objects are the largest objects (by probability mass), at most
+	// Lesions.MaxObjectsPerType; ObjectsOmitted counts the rest.
+	Objects        []LesionObject `json:"objects"`
+	ObjectsOmitted int            `json:"objects_omitted,omitempty"`
+}
+
+// QuadrantCounts are object counts per retinal quadrant.
+type QuadrantCounts struct {
+	SuperiorTemporal int `json:"superior_temporal"`
+	SuperiorNasal    int `json:"superior_nasal"`
+	InferiorTemporal int `json:"inferior_temporal"`
+	InferiorNasal    int `json:"inferior_nasal"`
+	Unknown          int `json:"unknown"`
+}
+
+// LesionBox is one of RetinalGPT's lesion boxes.
+type LesionBox struct {
+	Box             [4]float64 `json:"box"`    // [x_min, y_min, x_max, y_max] normalized, 4 decimals
+	BoxPx           [4]float64 `json:"box_px"` // the same in original pixels
+	AreaPx          float64    `json:"area_px"`
+	Objects         int        `json:"objects"`
+	MeanProbability float64    `json:"mean_probability"`
+	MaxProbability  float64    `json:"max_probability"`
+}
+
+// LesionObject is one connected lesion.
+type LesionObject struct {
+	AreaPx          float64    `json:"area_px"`
+	AreaUm2         float64    `json:"area_um2,omitempty"`
+	Centroid        Point      `json:"centroid"`
+	Box             [4]float64 `json:"box"`
+	BoxPx           [4]float64 `json:"box_px"`
+	MeanProbability float64    `json:"mean_probability"`
+	MaxProbability  float64    `json:"max_probability"`
+	FoveaDistanceDD *float64   `json:"fovea_distance_dd,omitempty"`
+	DiscDistanceDD  *float64   `json:"disc_distance_dd,omitempty"`
+	Quadrant        string     `json:"quadrant"`
 }
 
 // Timing is the wall time of one stage.

@@ -73,6 +73,13 @@ func TestRoundTrip(t *testing.T) {
 			HeightPx: 21, WidthPx: 19, AreaPx: 310, Cup: &Cup{HeightPx: 10}, CDR: &CDR{Vertical: 0.476},
 			Rim:   &Rim{InferiorPx: 5, NasalPx: new(4.5), NasalSide: "right", ISNT: "violated", ISNTViolations: []string{"nasal < temporal"}},
 			Zones: &Zones{B: Zone{InnerPx: 20, OuterPx: 30}, C: Zone{InnerPx: 20, OuterPx: 50}}},
+		Lesions: &Lesions{Model: "lesions@v", Experimental: true, Caveat: "weak", GridScalePx: 0.5, GridWidthPx: 200, GridHeightPx: 100,
+			QuadrantBasis: "disc_fovea_axis", DiscDiameterPx: 20, MaxObjectsPerType: 50, MaxBoxesPerType: 10,
+			Types: []LesionType{{Type: "EX", Name: "hard exudates", Threshold: 0.5, CVAUPR: new(0.61), Detected: true, Count: 2, AreaPx: 12.5,
+				MinFoveaDistanceDD: new(0.8), Quadrants: QuadrantCounts{InferiorTemporal: 2},
+				Boxes:   []LesionBox{{Box: [4]float64{0.1, 0.2, 0.15, 0.3}, BoxPx: [4]float64{10, 10, 15, 15}, AreaPx: 12.5, Objects: 2, MeanProbability: 0.7, MaxProbability: 0.9}},
+				Objects: []LesionObject{{AreaPx: 10, Centroid: NewPoint(12, 12, 100, 50), Quadrant: "inferior_temporal", FoveaDistanceDD: new(0.8)}}, ObjectsOmitted: 1}}},
+		NotAssessed: []NotAssessed{{Section: "quality", Reason: "test"}},
 	}
 	var buf bytes.Buffer
 	if err := r.Encode(&buf); err != nil {
