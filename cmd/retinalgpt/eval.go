@@ -89,12 +89,7 @@ func runEvalLocalize(cmd *cobra.Command, f evalLocalizeFlags) error {
 	}
 	defer an.Close()
 	stderr := cmd.ErrOrStderr()
-	rep, err := eval.EvalLocalize(cmd.Context(), f.root, samples, an.Locate, f.reportWidth, f.radius, func(done, total int) {
-		fmt.Fprintf(stderr, "\r[%d/%d]", done, total)
-		if done == total {
-			fmt.Fprintln(stderr)
-		}
-	})
+	rep, err := eval.EvalLocalize(cmd.Context(), f.root, samples, an.Locate, f.reportWidth, f.radius, func(done, total int) { progressLine(stderr)(done, total, "") })
 	if err != nil {
 		return err
 	}
@@ -181,12 +176,7 @@ func runEvalVessels(cmd *cobra.Command, f evalVesselFlags) error {
 		return an.VesselProbability(ctx, img, f.size)
 	}
 	stderr := cmd.ErrOrStderr()
-	rep, err := eval.EvalVessels(cmd.Context(), set, seg, func(done, total int, id string) {
-		fmt.Fprintf(stderr, "\r[%d/%d] %s   ", done, total, id)
-		if done == total {
-			fmt.Fprintln(stderr)
-		}
-	})
+	rep, err := eval.EvalVessels(cmd.Context(), set, seg, progressLine(stderr))
 	if err != nil {
 		return err
 	}
@@ -328,12 +318,7 @@ func runEvalAV(cmd *cobra.Command, f evalAVFlags) error {
 		return isArtery, nil
 	}
 	stderr := cmd.ErrOrStderr()
-	rep, err := eval.EvalAV(cmd.Context(), set, predict, consistent, func(done, total int, id string) {
-		fmt.Fprintf(stderr, "\r[%d/%d] %s   ", done, total, id)
-		if done == total {
-			fmt.Fprintln(stderr)
-		}
-	})
+	rep, err := eval.EvalAV(cmd.Context(), set, predict, consistent, progressLine(stderr))
 	if err != nil {
 		return err
 	}
@@ -380,4 +365,15 @@ func printAVTable(w io.Writer, r *eval.AVReport, model string) {
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// progressLine reports an evaluation's progress on one rewritten line of w
+// (stderr), ending the line when the last item is done.
+func progressLine(w io.Writer) func(done, total int, id string) {
+	return func(done, total int, id string) {
+		fmt.Fprintf(w, "\r[%d/%d] %s   ", done, total, id)
+		if done == total {
+			fmt.Fprintln(w)
+		}
+	}
 }

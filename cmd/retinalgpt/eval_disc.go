@@ -75,12 +75,7 @@ func runEvalDisc(cmd *cobra.Command, f evalDiscFlags) error {
 	}
 	defer an.Close()
 	stderr := cmd.ErrOrStderr()
-	rep, err := eval.EvalDisc(cmd.Context(), f.dataset, f.root, samples, an.SegmentDisc, func(done, total int, id string) {
-		fmt.Fprintf(stderr, "\r[%d/%d] %s   ", done, total, id)
-		if done == total {
-			fmt.Fprintln(stderr)
-		}
-	})
+	rep, err := eval.EvalDisc(cmd.Context(), f.dataset, f.root, samples, an.SegmentDisc, progressLine(stderr))
 	if err != nil {
 		return err
 	}

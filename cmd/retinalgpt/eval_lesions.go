@@ -141,12 +141,7 @@ func runEvalLesions(cmd *cobra.Command, f evalLesionFlags) error {
 	defer det.Close()
 
 	stderr := cmd.ErrOrStderr()
-	progress := func(done, total int, id string) {
-		fmt.Fprintf(stderr, "\r[%d/%d] %s   ", done, total, id)
-		if done == total {
-			fmt.Fprintln(stderr)
-		}
-	}
+	progress := progressLine(stderr)
 	rep := lesionEvalReport{Model: m.String(), CV: m.CV}
 	if samples != nil {
 		maps := func(ctx context.Context, img *fundus.Image) (*eval.LesionMaps, error) {
