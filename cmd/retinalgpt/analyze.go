@@ -30,6 +30,7 @@ type analyzeFlags struct {
 	fovDegrees float64
 	maxMP      float64
 	lesions    bool
+	noGate     bool
 }
 
 // lesionsFlagHelp is --lesions' help, the same for analyze, ask and chat.
@@ -53,13 +54,24 @@ lesion stage (slow, weak model: see models/lesions.md): lesion counts,
 quadrants and RetinalGPT boxes per type in the report, lesions drawn on the
 overlay, one summary line per type with the model's caveat.
 
+Before any model runs, the quality and modality gate (docs/quality.md)
+checks each photo. One that is not a colour fundus photograph (a blank,
+noise or greyscale image, a document, a face, no circular field of view)
+is refused with the reasons, and nothing is written for it; --no-quality-gate
+analyses it anyway (for research on odd images), except without a field of
+view. Every analysed photo gets a quality grade (good, usable or reject)
+with its reasons in the report and one summary line; a photo graded reject
+(blurred, dark, hazy as with cataract, largely shadowed) is still analysed,
+with a warning that its measurements may be unreliable.
+
 Without IMAGE it analyzes the bundled sample photograph (IDRiD_055, CC BY 4.0).
-A photo that cannot be read is reported and skipped; the exit status is
-then non-zero (3: unreadable image, 4: not a fundus photo, 5: ONNX Runtime
-missing).`,
+A photo that cannot be read or is refused is reported and skipped; the exit
+status is then non-zero (3: unreadable image, 4: not a colour fundus photo,
+5: ONNX Runtime missing).`,
 		Example: `  retinalgpt analyze
   retinalgpt analyze photo.jpg --out results/ --um-per-px 6.5
   retinalgpt analyze --lesions --out results/
+  retinalgpt analyze odd_image.png --no-quality-gate --no-files
   retinalgpt analyze *.tif --fov-degrees 45 --json > reports.jsonl`,
 		Args: checkArgs(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, args []string) error { return runAnalyze(cmd, f, args) },
@@ -74,6 +86,7 @@ missing).`,
 	fl.Float64Var(&f.fovDegrees, "fov-degrees", 0, "camera field of view in degrees (e.g. 45), used for micrometres")
 	fl.Float64Var(&f.maxMP, "max-megapixels", 100, "refuse images larger than this (decompression-bomb guard)")
 	fl.BoolVar(&f.lesions, "lesions", false, lesionsFlagHelp)
+	fl.BoolVar(&f.noGate, "no-quality-gate", false, noGateFlagHelp)
 	return cmd
 }
 
@@ -121,9 +134,9 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags, args []string) error {
 					return err
 				}
 			}
-			res, err := an.Analyze(cmd.Context(), img, analysis.Options{Size: f.size, UmPerPx: f.umPerPx, FOVDegrees: f.fovDegrees, Lesions: f.lesions})
+			res, err := an.Analyze(cmd.Context(), img, analysis.Options{Size: f.size, UmPerPx: f.umPerPx, FOVDegrees: f.fovDegrees, Lesions: f.lesions, NoQualityGate: f.noGate})
 			if err != nil {
-				return err
+				return gateHint(err)
 			}
 			var written []string
 			if !f.noFiles {
@@ -394,8 +407,35 @@ func printCalibre(w io.Writer, c *report.Calibre) {
 	}
 }
 
+// printQuality prints the quality gate's verdict in one line: the grade
+// and its main reasons (at most three), loud when the photo is graded
+// reject or is not a fundus photograph.
+func printQuality(w io.Writer, q *report.Quality) {
+	main := func(rs []string) string {
+		if len(rs) > 3 {
+			return strings.Join(rs[:3], "; ") + fmt.Sprintf("; and %d more in the report", len(rs)-3)
+		}
+		return strings.Join(rs, "; ")
+	}
+	p := q.Probabilities
+	probs := fmt.Sprintf("P(good) %.2f, P(usable) %.2f, P(reject) %.2f", p.Good, p.Usable, p.Reject)
+	switch {
+	case !q.Modality.IsFundus:
+		fmt.Fprintf(w, "  quality        NOT A COLOUR FUNDUS PHOTOGRAPH (analysed because the quality gate is off): %s\n", main(q.Modality.Reasons))
+	case q.Grade == "reject":
+		fmt.Fprintf(w, "  quality        REJECT: %s; measurements may be unreliable (%s)\n", main(q.Reasons), probs)
+	case len(q.Reasons) > 0:
+		fmt.Fprintf(w, "  quality        %s: %s (%s)\n", q.Grade, main(q.Reasons), probs)
+	default:
+		fmt.Fprintf(w, "  quality        %s (%s)\n", q.Grade, probs)
+	}
+}
+
 func printSummary(w io.Writer, r *report.Report, written []string) {
 	fmt.Fprintf(w, "%s — %s %dx%d\n", r.Image.File, strings.ToUpper(r.Image.Format), r.Image.Width, r.Image.Height)
+	if q := r.Quality; q != nil {
+		printQuality(w, q)
+	}
 	clip := "not clipped"
 	if len(r.FOV.Clipped) > 0 {
 		clip = "clipped at " + strings.Join(r.FOV.Clipped, ", ")

@@ -26,6 +26,7 @@ type subjectFlags struct {
 	fovDegrees float64
 	maxMP      float64
 	lesions    bool
+	noGate     bool
 }
 
 func (f *subjectFlags) register(cmd *cobra.Command) {
@@ -37,6 +38,7 @@ func (f *subjectFlags) register(cmd *cobra.Command) {
 	fl.Float64Var(&f.fovDegrees, "fov-degrees", 0, "camera field of view in degrees (e.g. 45), used for micrometres")
 	fl.Float64Var(&f.maxMP, "max-megapixels", 100, "refuse images larger than this (decompression-bomb guard)")
 	fl.BoolVar(&f.lesions, "lesions", false, lesionsFlagHelp)
+	fl.BoolVar(&f.noGate, "no-quality-gate", false, noGateFlagHelp)
 }
 
 // subject is the Report a conversation is grounded in, and the analysis
@@ -56,6 +58,9 @@ func (f *subjectFlags) load(cmd *cobra.Command, path string) (*subject, error) {
 		}
 		if f.lesions {
 			return nil, usageError{errors.New("--lesions analyses a photo; with --report the saved report's lesion section (if any) is used")}
+		}
+		if f.noGate {
+			return nil, usageError{errors.New("--no-quality-gate applies when analysing a photo, not with --report")}
 		}
 		fh, err := os.Open(f.reportPath)
 		if err != nil {
@@ -83,9 +88,9 @@ func (f *subjectFlags) load(cmd *cobra.Command, path string) (*subject, error) {
 		return nil, err
 	}
 	defer an.Close()
-	res, err := an.Analyze(cmd.Context(), img, analysis.Options{Size: f.size, UmPerPx: f.umPerPx, FOVDegrees: f.fovDegrees, Lesions: f.lesions})
+	res, err := an.Analyze(cmd.Context(), img, analysis.Options{Size: f.size, UmPerPx: f.umPerPx, FOVDegrees: f.fovDegrees, Lesions: f.lesions, NoQualityGate: f.noGate})
 	if err != nil {
-		return nil, err
+		return nil, gateHint(err)
 	}
 	return &subject{report: res.Report, result: res, sample: path == ""}, nil
 }
@@ -104,7 +109,9 @@ reported as missing with the Report's reason, never guessed.
 With --json it prints {question, intent, query, answer, grounded, missing}:
 grounded lists each value the answer quotes with its path in the Report.
 Without IMAGE it uses the bundled sample photograph; with --report it
-answers from a saved Report instead of analysing a photo.
+answers from a saved Report instead of analysing a photo. A photo that is
+not a colour fundus photograph is refused before any question is answered
+(exit status 4); --no-quality-gate analyses it anyway.
 
 Not a medical device: answers are measurements, not diagnoses.`,
 		Example: `  retinalgpt ask "what is the vessel density?"

@@ -26,7 +26,9 @@ resolve against the conversation: "and the veins?", "what about zone B?",
 
 Commands: /help, /report (the analysis summary), /overlay (write the
 overlay PNG, and the report JSON, into --out and print their paths),
-/quit. Input is read a line at a time, so a conversation can be piped in.
+/quit. A photo that is not a colour fundus photograph is refused before
+the conversation starts (exit status 4; --no-quality-gate analyses it
+anyway). Input is read a line at a time, so a conversation can be piped in.
 Line editing is the terminal's own (no history recall yet).
 
 Not a medical device: answers are measurements, not diagnoses.`,

@@ -19,6 +19,7 @@ import (
 	"github.com/retinalgpt/retinalgpt/internal/analysis"
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
 	"github.com/retinalgpt/retinalgpt/internal/infer"
+	"github.com/retinalgpt/retinalgpt/internal/quality"
 )
 
 // version is set at link time (-ldflags "-X main.version=1.2.3"); otherwise
@@ -60,7 +61,7 @@ const (
 	exitFailure    = 1
 	exitUsage      = 2
 	exitBadImage   = 3 // empty, corrupt, truncated, unsupported or too large
-	exitNotFundus  = 4 // no field of view: not a fundus photograph
+	exitNotFundus  = 4 // refused by the quality gate, or no field of view: not a colour fundus photograph
 	exitNoRuntime  = 5 // ONNX Runtime missing
 	exitInterrupts = 130
 )
@@ -81,7 +82,7 @@ func exitCode(err error) int {
 		return exitInterrupts
 	case errors.Is(err, infer.ErrRuntimeMissing):
 		return exitNoRuntime
-	case errors.Is(err, fundus.ErrNoFOV):
+	case errors.Is(err, quality.ErrNotFundus), errors.Is(err, fundus.ErrNoFOV):
 		return exitNotFundus
 	case errors.Is(err, fundus.ErrEmpty), errors.Is(err, fundus.ErrCorrupt),
 		errors.Is(err, fundus.ErrUnsupported), errors.Is(err, fundus.ErrTooLarge):
@@ -140,6 +141,19 @@ func (f *runtimeFlags) config() infer.Config {
 // analyzer loads ONNX Runtime and every model as these flags say.
 func (f *runtimeFlags) analyzer() (*analysis.Analyzer, error) {
 	return analysis.New(analysis.Config{Runtime: f.config(), Version: softwareVersion()})
+}
+
+// noGateFlagHelp is --no-quality-gate's help, the same for analyze, ask
+// and chat.
+const noGateFlagHelp = "analyse photos that the quality gate finds are not colour fundus photographs (for research on odd images; the report says so); a photo without a circular field of view is still refused"
+
+// gateHint adds, to a quality-gate refusal that the flag could lift, how
+// to lift it.
+func gateHint(err error) error {
+	if nf, ok := analysis.IsNotFundus(err); ok && nf.NoFOV == nil {
+		return fmt.Errorf("%w (to analyse it anyway: --no-quality-gate)", err)
+	}
+	return err
 }
 
 // newJSONEncoder writes indented JSON, the form every --json output takes.

@@ -16,6 +16,7 @@ import (
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
 	"github.com/retinalgpt/retinalgpt/internal/infer"
 	"github.com/retinalgpt/retinalgpt/internal/lesions"
+	"github.com/retinalgpt/retinalgpt/internal/quality"
 	"github.com/retinalgpt/retinalgpt/internal/report"
 	"github.com/retinalgpt/retinalgpt/internal/vessels"
 	"github.com/retinalgpt/retinalgpt/models"
@@ -41,6 +42,11 @@ type Options struct {
 	// seconds per photo on two cores and its model is weak, see
 	// models/lesions.md). Off, the report lists "lesions" in not_assessed.
 	Lesions bool
+	// NoQualityGate analyses a photo even when the quality gate finds it
+	// is not a colour fundus photograph (for research on odd images); the
+	// report then says so in quality and in a warning. Without a field of
+	// view nothing can be analysed, and the photo is refused regardless.
+	NoQualityGate bool
 }
 
 // Analyzer holds the loaded models.
@@ -155,14 +161,19 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 	if opt.Size < 64 || opt.Size > 4096 {
 		return nil, fmt.Errorf("analysis size %d out of range 64..4096", opt.Size)
 	}
+	if img == nil || img.Pix == nil {
+		return nil, errors.New("analyze: nil image")
+	}
 	clock := newClock()
 	res := &Result{Image: img, Report: a.newReport(img)}
 	rep := res.Report
 
-	n, err := fundus.Normalize(img, opt.Size)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", img.Name, err)
+	fov, fovErr := fundus.DetectFOV(img.Pix)
+	if fovErr != nil {
+		// No field of view: the gate explains what the image is instead.
+		return nil, notFundus(img.Name, quality.Assess(img.Pix, fov, fovErr, quality.Options{}), fovErr)
 	}
+	n := fundus.NormalizeFOV(img, fov, opt.Size)
 	res.Normalized = n
 	fovMask := n.FOV.Raster(img.Width, img.Height)
 	fovPx := countTrue(fovMask)
@@ -177,6 +188,18 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 	}
 	clock.lap(rep, "normalize")
 
+	// The quality gate, before any model runs: refuse what is not a colour
+	// fundus photograph; grade the rest (a reject is analysed, with a
+	// warning: the photos that most need a diagnosis, cataract, grade
+	// reject). Re-graded below once the disc stage says whether the disc
+	// is visible.
+	qa := quality.Assess(img.Pix, n.FOV, nil, quality.Options{})
+	if !qa.Modality.IsFundus && !opt.NoQualityGate {
+		return nil, notFundus(img.Name, qa, nil)
+	}
+	clock.lap(rep, "quality")
+
+	var err error
 	res.Landmarks, rep.Anatomy, err = a.locate(ctx, img, n.FOV)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", img.Name, err)
@@ -196,6 +219,11 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 		rep.Warnings = append(rep.Warnings, "optic disc: "+res.Disc.Caution+"; its outline may be less accurate")
 	}
 	clock.lap(rep, "disc_cup")
+
+	qa = quality.Assess(img.Pix, n.FOV, nil, landmarkOptions(res.Disc))
+	rep.Quality = qualitySection(qa, !opt.NoQualityGate)
+	rep.Warnings = append(qualityWarnings(qa), rep.Warnings...)
+	clock.add(rep, "quality")
 
 	vm, prob, err := a.segmentVessels(ctx, img, n)
 	if err != nil {
@@ -407,4 +435,19 @@ func (c *clock) lap(r *report.Report, stage string) {
 	now := time.Now()
 	r.Timings = append(r.Timings, report.Timing{Stage: stage, Ms: report.Round(float64(now.Sub(c.last).Microseconds())/1000, 1)})
 	c.last = now
+}
+
+// add adds the time since the last lap to an earlier stage's entry (a
+// stage done in two parts, such as the quality gate's second grading).
+func (c *clock) add(r *report.Report, stage string) {
+	now := time.Now()
+	ms := float64(now.Sub(c.last).Microseconds()) / 1000
+	c.last = now
+	for i := range r.Timings {
+		if r.Timings[i].Stage == stage {
+			r.Timings[i].Ms = report.Round(r.Timings[i].Ms+ms, 1)
+			return
+		}
+	}
+	r.Timings = append(r.Timings, report.Timing{Stage: stage, Ms: report.Round(ms, 1)})
 }

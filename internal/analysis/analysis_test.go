@@ -13,6 +13,7 @@ import (
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
 	"github.com/retinalgpt/retinalgpt/internal/infer"
 	"github.com/retinalgpt/retinalgpt/internal/infer/infertest"
+	"github.com/retinalgpt/retinalgpt/internal/quality"
 	"github.com/retinalgpt/retinalgpt/internal/synth"
 )
 
@@ -98,8 +99,9 @@ func TestAnalyzeRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := an.Analyze(context.Background(), img, Options{}); !errors.Is(err, fundus.ErrNoFOV) {
-		t.Errorf("an all-dark photo: err = %v, want ErrNoFOV", err)
+	if _, err := an.Analyze(context.Background(), img, Options{}); !errors.Is(err, fundus.ErrNoFOV) || !errors.Is(err, quality.ErrNotFundus) ||
+		!strings.HasPrefix(err.Error(), "dark.png: not a colour fundus photograph: ") {
+		t.Errorf("an all-dark photo: err = %v, want ErrNoFOV and ErrNotFundus, naming the file", err)
 	}
 	if _, err := an.Analyze(context.Background(), img, Options{Size: 10}); err == nil {
 		t.Error("analysis size 10 accepted")
@@ -116,8 +118,25 @@ func checkDiscStage(t *testing.T, res *Result) {
 	for _, tm := range r.Timings {
 		stages = append(stages, tm.Stage)
 	}
-	if want := []string{"normalize", "disc_fovea", "disc_cup", "vessels", "av", "biomarkers"}; !slices.Equal(stages, want) {
+	if want := []string{"normalize", "quality", "disc_fovea", "disc_cup", "vessels", "av", "biomarkers"}; !slices.Equal(stages, want) {
 		t.Errorf("stages %v, want %v", stages, want)
+	}
+	// The gate's second grading knows whether the disc was found.
+	if q := r.Quality; q == nil || q.Gate != "on" || !q.Modality.IsFundus {
+		t.Errorf("quality section %+v: want the gate on and a fundus photograph", q)
+	} else {
+		seen := false
+		for _, c := range q.Criteria {
+			if c.Name == "optic_disc_visible" {
+				seen = true
+				if c.Value == nil || (*c.Value == 1) != r.Disc.Found {
+					t.Errorf("optic_disc_visible %v, disc found %v", c.Value, r.Disc.Found)
+				}
+			}
+		}
+		if !seen {
+			t.Error("no optic_disc_visible criterion")
+		}
 	}
 	if r.Disc == nil || res.Disc == nil || !strings.HasPrefix(r.Disc.Model, "disccup@") {
 		t.Fatalf("no disc section: %+v", r.Disc)

@@ -2,7 +2,11 @@
 // pixel products (vessel maps at original resolution) out.
 //
 // Stages run in one direction: field of view and normalization (fundus),
-// models (disc and fovea landmarks; optic disc and cup on a crop around
+// the quality and modality gate (internal/quality: an image that is not a
+// colour fundus photograph is refused with a NotFundusError before any
+// model runs, unless Options.NoQualityGate; the grade is redone once the
+// disc/cup stage says whether the disc is visible, and a reject is
+// analysed with a warning), models (disc and fovea landmarks; optic disc and cup on a crop around
 // the located disc, which also calibrates micrometres from the disc
 // diameter when nothing else does; vessels; arteries and veins, the A/V
 // model on the analysis image scaled to AVSize, its per-pixel labels of

@@ -224,7 +224,9 @@ func (w *writer) answer(q Query) {
 	case intent.Location:
 		w.say("Where is what? I can locate the optic disc, the fovea and zones B and C (and lesions, when the analysis ran with --lesions); ask, for example, “where is the fovea?”.")
 	case intent.Interpret:
-		if s.Measure != "" {
+		if s.Measure == qualityKey {
+			w.quality(true)
+		} else if s.Measure != "" {
 			w.measure(w.b.reg.Measure(s.Measure), s, true)
 		} else if s.Disease != "" || s.Lesion != "" {
 			q.Intent = w.b.intentOf(s)
@@ -236,6 +238,10 @@ func (w *writer) answer(q Query) {
 	case intent.FollowUp:
 		w.say("Which measure do you mean? For example “the vessel density in zone B” or “the width of the veins”.")
 	default: // a measure or a topic
+		if s.Measure == qualityKey && s.Aspect != "where" {
+			w.quality(false)
+			return
+		}
 		if m := w.b.reg.Measure(s.Measure); m != nil {
 			w.measure(m, s, false)
 			return
@@ -642,6 +648,9 @@ func (w *writer) topic(in intent.Intent, sc Scope, aspect string) {
 		w.measure(w.b.reg.Measure("disc_position"), intent.Slots{}, false)
 		return
 	}
+	if in == intent.Quality {
+		w.quality(false)
+	}
 	parts, reasons := w.summaries(in, sc)
 	st := scopeText(sc)
 	if len(parts) == 0 {
@@ -654,7 +663,7 @@ func (w *writer) topic(in intent.Intent, sc Scope, aspect string) {
 	}
 	switch in {
 	case intent.Quality:
-		w.say(w.pick("Here is what the report says about the photo's quality: %s.", "On quality: %s."), strings.Join(parts, "; "))
+		w.say(w.pick("Also from the report: %s.", "Besides the grade: %s."), strings.Join(parts, "; "))
 	default:
 		w.say(w.pick("Here are the %[1]s%[2]s: %[3]s.", "The %[1]s%[2]s: %[3]s.", "For the %[1]s%[2]s I have %[3]s."), topicNames[in], st, strings.Join(parts, "; "))
 	}
@@ -670,7 +679,7 @@ func (w *writer) summaries(in intent.Intent, sc Scope) (parts, missing []string)
 	var order []string
 	for i := range w.b.reg.Measures {
 		m := &w.b.reg.Measures[i]
-		if m.Intent != in || !m.Summary {
+		if m.Intent != in || !m.Summary || m.Key == qualityKey {
 			continue
 		}
 		fs := m.FieldsAt(sc)
@@ -712,12 +721,18 @@ func shortName(n string) string {
 }
 
 func (w *writer) modality() {
-	w.put(w.pick("This is a colour fundus photograph, a picture of the back of the eye (retina, optic disc and vessels).",
-		"It is a colour fundus photo: the retina photographed through the pupil."))
+	if v, ok := w.doc.Lookup("quality.modality.is_fundus"); ok && v == false {
+		w.put("The quality gate found that this is NOT a colour fundus photograph.")
+	} else {
+		w.put(w.pick("This is a colour fundus photograph, a picture of the back of the eye (retina, optic disc and vessels).",
+			"It is a colour fundus photo: the retina photographed through the pupil."))
+	}
 	if val, _, _ := w.quote(w.b.reg.Measure("image_format"), w.b.reg.Measure("image_format").FieldsAt(Scope{})); val != "" {
 		w.say("The file is %s.", val)
 	}
-	if r, ok := w.doc.Lookup("fov.radius_px"); ok {
+	if fundus, ok := w.doc.Lookup("quality.modality.is_fundus"); ok {
+		w.modalityVerdict(fundus == true)
+	} else if r, ok := w.doc.Lookup("fov.radius_px"); ok {
 		w.record("fov", "fov.radius_px", r, "px")
 		w.say("The analysis found its round field of view (radius %s px), which is how it tells a fundus photo from other images; it does not read OCT scans or angiograms.", formatValue(r))
 	}
@@ -1121,4 +1136,85 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// qualityKey is the registry's quality grade, answered by quality().
+const qualityKey = "quality_grade"
+
+// quality answers "is the photo good enough?": the gate's grade, its
+// reasons and probabilities, and what the grade means for the
+// measurements; interpret adds the caveat that it is not a diagnosis.
+func (w *writer) quality(interpret bool) {
+	m := w.b.reg.Measure(qualityKey)
+	g, ok := w.doc.Lookup("quality.grade")
+	if !ok {
+		reason := w.why("quality.grade")
+		w.missing = append(w.missing, Missing{Measure: m.Key, Path: "quality.grade", Reason: reason})
+		w.say("I can't say how good the photo is: %s.", reason)
+		return
+	}
+	w.record(m.Key, "quality.grade", g, "")
+	grade := formatValue(g)
+	if v, ok := w.doc.Lookup("quality.modality.is_fundus"); ok && v == false {
+		w.modalityVerdict(false)
+	}
+	w.say(w.pick("The quality gate graded this photo %s.", "Image quality: %s.", "The photo's quality grade is %s."), grade)
+	if rs, ok := w.doc.Lookup("quality.reasons"); ok {
+		if arr, _ := rs.([]any); len(arr) > 0 {
+			w.record(m.Key, "quality.reasons", rs, "")
+			w.say("Reasons: %s.", joinAny(arr, "; "))
+		}
+	}
+	var ps []string
+	for _, f := range m.Confidence[:3] {
+		if v, ok := w.doc.Lookup(f.Path); ok {
+			w.record(m.Key, f.Path, v, "")
+			ps = append(ps, f.Label+" "+formatValue(v))
+		}
+	}
+	if len(ps) > 0 {
+		w.say("The grading model gives %s (calibrated on 382 EyeQ-graded photos, before the hard limits on each criterion).", strings.Join(ps, ", "))
+	}
+	switch grade {
+	case "good":
+		w.say("So the photo is good enough: every structure should be gradable, and the measurements are as reliable as the models themselves allow.")
+	case "usable":
+		w.say("So it is usable: gradable with some loss, and the measures of the structures the reasons name may be less accurate than on a good photo.")
+	case "reject":
+		w.say("So it is not good enough for reliable measurements: it was still analysed, but treat every number from it with caution and retake the photo if you can. Haze or blur can come from the eye itself (a cataract, for instance) as well as from the camera.")
+	}
+	if interpret {
+		w.put(notDiagnosis)
+	}
+}
+
+// modalityVerdict says what the gate decided about the image's modality,
+// with its score and, for a refusal, the reasons.
+func (w *writer) modalityVerdict(fundus bool) {
+	sc, ok := w.doc.Lookup("quality.modality.score")
+	if ok {
+		w.record("fundus_check", "quality.modality.score", sc, "")
+	}
+	if fundus {
+		if ok {
+			w.say("The quality gate checked that it is one (modality score %s of 1, 0.5 being the limit): a round field of view on a dark mask, retinal colours, photographic texture and a vessel network. It does not read OCT scans or angiograms.", formatValue(sc))
+		}
+		return
+	}
+	why := ""
+	if rs, ok := w.doc.Lookup("quality.modality.reasons"); ok {
+		if arr, _ := rs.([]any); len(arr) > 0 {
+			w.record("fundus_check", "quality.modality.reasons", rs, "")
+			why = " (" + joinAny(arr, "; ") + ")"
+		}
+	}
+	w.say("The gate judged it not a colour fundus photograph%s; it was analysed only because the gate was turned off, so none of its measures describes a retina.", why)
+}
+
+func joinAny(arr []any, sep string) string {
+	parts := make([]string, len(arr))
+	for i, e := range arr {
+		parts[i] = formatValue(e)
+	}
+	return strings.Join(parts, sep)
 }

@@ -136,7 +136,7 @@ func TestMissingValuesSayWhy(t *testing.T) {
 
 // New Report content is answered through registry entries alone:
 // future_report.json is the bundled sample analysed with every stage,
-// lesions included (schema 1.5.0): `retinalgpt analyze --lesions --out DIR`
+// lesions included (schema 1.6.0): `retinalgpt analyze --lesions --out DIR`
 // with the DIR/idrid_055_report.json copied here.
 func TestFutureReportContent(t *testing.T) {
 	doc := loadDoc(t, "future_report.json", nil)
@@ -305,4 +305,39 @@ func BenchmarkTurn(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// Quality and modality answers come from the quality gate's section: the
+// grade, its reasons and probabilities, and what it means for the
+// measurements; a Report without the section says why.
+func TestQualityAnswers(t *testing.T) {
+	doc := loadDoc(t, "future_report.json", nil)
+	converse(t, doc, []turn{
+		{q: "Is the photo good enough?", intent: intent.Quality, contains: []string{"graded this photo good", "P(good) 0.778", "good enough"}},
+		{q: "is this a fundus photo?", intent: intent.Modality, contains: []string{"modality score 0.9987"}, lacks: []string{"NOT"}},
+	})
+	reject := loadDoc(t, "future_report.json", func(m map[string]any) {
+		q := m["quality"].(map[string]any)
+		q["grade"] = "reject"
+		q["reasons"] = []any{"washed-out, hazy colours (saturation 0.06)", "out of focus (fine-to-coarse detail ratio 0.41)"}
+	})
+	converse(t, reject, []turn{
+		{q: "is the image quality ok?", intent: intent.Quality, contains: []string{"reject", "hazy colours (saturation 0.06)", "with caution", "cataract"}},
+		{q: "what should I do next?", contains: []string{"graded reject"}},
+	})
+	notFundus := loadDoc(t, "future_report.json", func(m map[string]any) {
+		q := m["quality"].(map[string]any)
+		q["gate"] = "off"
+		q["grade"] = "reject"
+		mod := q["modality"].(map[string]any)
+		mod["is_fundus"] = false
+		mod["reasons"] = []any{"the image is (nearly) greyscale (saturation 0.01)"}
+	})
+	converse(t, notFundus, []turn{
+		{q: "what kind of image is this?", intent: intent.Modality, contains: []string{"NOT a colour fundus photograph", "greyscale", "gate was turned off"}},
+	})
+	old := loadDoc(t, "sample_report.json", nil)
+	converse(t, old, []turn{
+		{q: "Is the photo good enough?", contains: []string{"before the analysis graded image quality"}},
+	})
 }

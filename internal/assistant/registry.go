@@ -83,7 +83,6 @@ var vesselSets = map[Scope]string{
 // that have not landed yet, and how to say so when a Report lacks them.
 var pending = []struct{ Prefix, Say string }{
 	{"diagnoses", "this analysis does not grade diseases yet"},
-	{"quality", "this analysis does not grade image quality yet"},
 }
 
 // absence are the Report's own reasons for a missing section, checked in
@@ -91,6 +90,7 @@ var pending = []struct{ Prefix, Say string }{
 // is false or absent: "!path"), the answer gives Say and the text at
 // Detail.
 var absence = []struct{ Prefix, When, Say, Detail string }{
+	{"quality", "!quality", "this report was written before the analysis graded image quality (report schema 1.6.0 added it)", ""},
 	{"lesions", "!lesions", "lesions were not assessed for this photo", "not_assessed[section=lesions].reason"},
 	{"vessels.artery", "!vessels.artery", "the artery/vein stage did not run for this photo", ""},
 	{"vessels.vein", "!vessels.vein", "the artery/vein stage did not run for this photo", ""},
@@ -142,9 +142,17 @@ var measures = []Measure{
 		Summary: true},
 	{Key: "quality_grade", Name: "image quality grade", Intent: intent.Quality,
 		Phrases: []string{"quality grade", "image grade", "gradable", "ungradable", "usable", "good enough", "retake"},
-		Fields:  map[Scope][]Field{{}: {{Path: "quality.grade"}}},
-		Explain: "a three-level grade as AutoMorph and RetinalGPT use: good, usable but noisy, or reject (retake)",
+		Fields:  map[Scope][]Field{{}: {{Path: "quality.grade"}, {Path: "quality.reasons", Label: "because", Optional: true}}},
+		Confidence: []Field{{Path: "quality.probabilities.good", Label: "P(good)"}, {Path: "quality.probabilities.usable", Label: "P(usable)"},
+			{Path: "quality.probabilities.reject", Label: "P(reject)"}, {Path: "quality.reject_score", Label: "reject score"}},
+		Explain: "the quality gate's three-level grade (EyeQ's): good (every structure gradable), usable (gradable with some loss: part blurred, uneven light, the disc not found) or reject (not gradable: retake the photo), from measured focus, exposure, haze, shadows and field coverage, with the reasons in words",
+		Flag:    &Flag{Equals: "reject", Say: "the photo was graded reject (not gradable), so every measurement from it is doubtful: retake it if you can"},
 		Summary: true},
+	{Key: "fundus_check", Name: "modality check", Intent: intent.Modality,
+		Phrases: []string{"modality check", "modality score", "is it a fundus photo", "really a fundus", "quality gate"},
+		Fields: map[Scope][]Field{{}: {{Path: "quality.modality.is_fundus", Label: "colour fundus photograph"}, {Path: "quality.modality.score", Label: "modality score"},
+			{Path: "quality.modality.reasons", Label: "because", Optional: true}, {Path: "quality.gate", Label: "gate"}}},
+		Explain: "the gate's check that the image is a colour fundus photograph at all (a round bright field on a dark mask, retinal colours, photographic texture, a vessel network); an image that fails is refused before any model runs, unless the gate is turned off"},
 
 	{Key: "confidences", Name: "model confidences", Intent: intent.Quality,
 		Phrases: []string{"model confidence", "confidences", "how confident", "how sure are you", "how reliable", "reliability of the models", "locator confidence"},

@@ -79,7 +79,10 @@ var notAsked = []string{"schema_version", "id", "created_at", "software", "model
 	"lesions.types.boxes.objects", "lesions.types.boxes.mean_probability", "lesions.types.boxes.max_probability",
 	"lesions.types.objects.area_px", "lesions.types.objects.area_um2", "lesions.types.objects.centroid",
 	"lesions.types.objects.box", "lesions.types.objects.box_px", "lesions.types.objects.mean_probability",
-	"lesions.types.objects.max_probability", "lesions.types.objects.disc_distance_dd", "not_assessed.section"}
+	"lesions.types.objects.max_probability", "lesions.types.objects.disc_distance_dd", "not_assessed.section",
+	// The quality gate's per-criterion detail: the answers give the grade,
+	// its reasons and probabilities, and the modality verdict.
+	"quality.criteria", "quality.modality.criteria"}
 
 // Every path the registry reads (outside the sections expected from stages
 // not landed yet) is a documented Report field, and every documented

@@ -9,7 +9,7 @@ import (
 )
 
 // SchemaVersion is the version of the Report's JSON layout.
-const SchemaVersion = "1.5.0"
+const SchemaVersion = "1.6.0"
 
 // Report is everything one analysis of one photograph found.
 type Report struct {
@@ -22,10 +22,13 @@ type Report struct {
 	FOV           FOV           `json:"fov"`
 	Analysis      AnalysisFrame `json:"analysis_frame"`
 	Calibration   Calibration   `json:"calibration"`
-	Anatomy       *Anatomy      `json:"anatomy,omitempty"`
-	Disc          *Disc         `json:"disc,omitempty"`
-	Vessels       *Vessels      `json:"vessels,omitempty"`
-	Lesions       *Lesions      `json:"lesions,omitempty"`
+	// Quality is the quality and modality gate's verdict (absent in
+	// reports written before schema 1.6.0).
+	Quality *Quality `json:"quality,omitempty"`
+	Anatomy *Anatomy `json:"anatomy,omitempty"`
+	Disc    *Disc    `json:"disc,omitempty"`
+	Vessels *Vessels `json:"vessels,omitempty"`
+	Lesions *Lesions `json:"lesions,omitempty"`
 	// NotAssessed lists the sections an analysis deliberately left out
 	// (an opt-in stage not requested), so a reader can tell "not looked
 	// for" from "looked for and found nothing".
@@ -99,6 +102,53 @@ type Calibration struct {
 	// "disc_diameter" (optic disc assumed 1.8 mm) or "uncalibrated".
 	Source string `json:"source"`
 	Note   string `json:"note,omitempty"`
+}
+
+// Quality is the quality and modality gate's verdict on the photo
+// (internal/quality, docs/quality.md): is it a colour fundus photograph at
+// all, and is it good enough to analyse.
+type Quality struct {
+	// Gate is "on" when a photo that is not a colour fundus photograph
+	// is refused, "off" when the analysis was told to go on regardless.
+	Gate     string          `json:"gate"`
+	Modality QualityModality `json:"modality"`
+	// Grade is "good", "usable" or "reject" (EyeQ's three grades).
+	Grade         string               `json:"grade"`
+	Probabilities QualityProbabilities `json:"probabilities"`
+	RejectScore   float64              `json:"reject_score"`
+	// Reasons say why the grade is not good; empty when it is.
+	Reasons  []string           `json:"reasons,omitempty"`
+	Criteria []QualityCriterion `json:"criteria"`
+}
+
+// QualityModality says whether the image is a colour fundus photograph.
+type QualityModality struct {
+	IsFundus bool               `json:"is_fundus"`
+	Score    float64            `json:"score"` // 0..1, >= 0.5 exactly when is_fundus
+	Reasons  []string           `json:"reasons,omitempty"`
+	Criteria []QualityCriterion `json:"criteria"`
+}
+
+// QualityProbabilities are the calibrated grade model's probabilities,
+// before the criteria's hard limits and the modality check.
+type QualityProbabilities struct {
+	Good   float64 `json:"good"`
+	Usable float64 `json:"usable"`
+	Reject float64 `json:"reject"`
+}
+
+// QualityCriterion is one measured property with its limits. Value and
+// the limits are null when not measured or not set.
+type QualityCriterion struct {
+	Name           string   `json:"name"`
+	Value          *float64 `json:"value"`
+	HigherIsBetter bool     `json:"higher_is_better"`
+	UsableLimit    *float64 `json:"usable_limit"`
+	RejectLimit    *float64 `json:"reject_limit"`
+	// Grade is what this criterion alone allows.
+	Grade   string `json:"grade"`
+	Skipped bool   `json:"skipped,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // Anatomy is where the optic disc and the fovea are, and what follows.

@@ -79,7 +79,12 @@ func TestRoundTrip(t *testing.T) {
 				MinFoveaDistanceDD: new(0.8), Quadrants: QuadrantCounts{InferiorTemporal: 2},
 				Boxes:   []LesionBox{{Box: [4]float64{0.1, 0.2, 0.15, 0.3}, BoxPx: [4]float64{10, 10, 15, 15}, AreaPx: 12.5, Objects: 2, MeanProbability: 0.7, MaxProbability: 0.9}},
 				Objects: []LesionObject{{AreaPx: 10, Centroid: NewPoint(12, 12, 100, 50), Quadrant: "inferior_temporal", FoveaDistanceDD: new(0.8)}}, ObjectsOmitted: 1}}},
-		NotAssessed: []NotAssessed{{Section: "quality", Reason: "test"}},
+		Quality: &Quality{Gate: "on", Grade: "usable", Probabilities: QualityProbabilities{Good: 0.3, Usable: 0.6, Reject: 0.1}, RejectScore: 0.1,
+			Reasons:  []string{"optic disc not found"},
+			Modality: QualityModality{IsFundus: true, Score: 0.97, Criteria: []QualityCriterion{{Name: "field_share", Value: new(0.7), HigherIsBetter: true, UsableLimit: new(0.25), RejectLimit: new(0.25), Grade: "good"}}},
+			Criteria: []QualityCriterion{{Name: "optic_disc_visible", Value: new(0.0), HigherIsBetter: true, UsableLimit: new(1.0), Grade: "usable", Reason: "optic disc not found"},
+				{Name: "noise", HigherIsBetter: false, Grade: "good", Skipped: true}}},
+		NotAssessed: []NotAssessed{{Section: "lesions", Reason: "test"}},
 	}
 	var buf bytes.Buffer
 	if err := r.Encode(&buf); err != nil {
