@@ -11,12 +11,9 @@ package eval
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"image"
-	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -44,56 +41,33 @@ func OpenDiscSet(dataset, root string) ([]DiscSample, error) {
 		return nil, fmt.Errorf("disc dataset %q: only drishti's layout is known", dataset)
 	}
 	path := filepath.Join(root, "labels.csv")
-	f, err := os.Open(path)
+	rows, err := readCSV(path, "image", "label", "cdr_mean", "od_softmap", "cup_softmap")
 	if err != nil {
 		return nil, fmt.Errorf("disc labels: %w", err)
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	head, err := r.Read()
-	if err != nil {
-		return nil, fmt.Errorf("%s: header: %w", path, err)
-	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[strings.TrimSpace(strings.ToLower(h))] = i
-	}
-	for _, need := range []string{"image", "label", "cdr_mean", "od_softmap", "cup_softmap"} {
-		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("%s: no column %q (have %v)", path, need, head)
-		}
-	}
 	var out []DiscSample
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
-		}
-		name := strings.TrimSpace(rec[col["image"]])
+	for _, row := range rows {
+		line := row.Line
+		name := row.Get("image")
 		s := DiscSample{
 			ID:         strings.TrimSuffix(name, filepath.Ext(name)),
 			Image:      filepath.Join(root, "images", name),
-			ODSoftmap:  filepath.Join(root, strings.TrimSpace(rec[col["od_softmap"]])),
-			CupSoftmap: filepath.Join(root, strings.TrimSpace(rec[col["cup_softmap"]])),
+			ODSoftmap:  filepath.Join(root, row.Get("od_softmap")),
+			CupSoftmap: filepath.Join(root, row.Get("cup_softmap")),
 		}
-		switch label := strings.ToLower(strings.TrimSpace(rec[col["label"]])); label {
+		switch label := strings.ToLower(row.Get("label")); label {
 		case "glaucoma":
 			s.Glaucoma = true
 		case "normal":
 		default:
 			return nil, fmt.Errorf("%s:%d: label %q, want glaucoma or normal", path, line, label)
 		}
-		if s.CDRMean, err = strconv.ParseFloat(strings.TrimSpace(rec[col["cdr_mean"]]), 64); err != nil {
+		if s.CDRMean, err = strconv.ParseFloat(row.Get("cdr_mean"), 64); err != nil {
 			return nil, fmt.Errorf("%s:%d: cdr_mean: %w", path, line, err)
 		}
-		if cx, ok := col["disc_center_x"]; ok {
-			if cy, ok := col["disc_center_y"]; ok {
-				if s.Centre, s.HasCentre, err = point(rec[cx], rec[cy]); err != nil {
-					return nil, fmt.Errorf("%s:%d: disc centre: %w", path, line, err)
-				}
+		if row.Has("disc_center_x") && row.Has("disc_center_y") {
+			if s.Centre, s.HasCentre, err = point(row.Get("disc_center_x"), row.Get("disc_center_y")); err != nil {
+				return nil, fmt.Errorf("%s:%d: disc centre: %w", path, line, err)
 			}
 		}
 		out = append(out, s)

@@ -16,10 +16,8 @@ package eval
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"image"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -386,48 +384,27 @@ var boxLabels = map[string]int{
 // ignored) with the photos in imagesDir. Only photos with at least one
 // lesion box are returned, sorted by name.
 func OpenBoxSet(path, imagesDir string) ([]BoxSample, error) {
-	f, err := os.Open(path)
+	rows, err := readCSV(path, "image", "label", "x_min", "y_min", "x_max", "y_max")
 	if err != nil {
 		return nil, fmt.Errorf("lesion boxes: %w", err)
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	head, err := r.Read()
-	if err != nil {
-		return nil, fmt.Errorf("%s: header: %w", path, err)
-	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[strings.TrimSpace(strings.ToLower(h))] = i
-	}
-	for _, need := range []string{"image", "label", "x_min", "y_min", "x_max", "y_max"} {
-		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("%s: no column %q (have %v)", path, need, head)
-		}
-	}
 	byImage := map[string]*BoxSample{}
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
-		}
-		t, ok := boxLabels[strings.ToLower(strings.TrimSpace(rec[col["label"]]))]
+	for _, row := range rows {
+		line := row.Line
+		t, ok := boxLabels[strings.ToLower(row.Get("label"))]
 		if !ok {
 			continue
 		}
 		var b [4]float64
 		for i, c := range []string{"x_min", "y_min", "x_max", "y_max"} {
-			if b[i], err = strconv.ParseFloat(strings.TrimSpace(rec[col[c]]), 64); err != nil {
+			if b[i], err = strconv.ParseFloat(row.Get(c), 64); err != nil {
 				return nil, fmt.Errorf("%s:%d: %s: %w", path, line, c, err)
 			}
 		}
 		if b[2] <= b[0] || b[3] <= b[1] {
 			return nil, fmt.Errorf("%s:%d: empty box %v", path, line, b)
 		}
-		name := strings.TrimSpace(rec[col["image"]])
+		name := row.Get("image")
 		s := byImage[name]
 		if s == nil {
 			s = &BoxSample{ID: strings.TrimSuffix(name, filepath.Ext(name)), Image: filepath.Join(imagesDir, name)}

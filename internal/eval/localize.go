@@ -2,10 +2,7 @@ package eval
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,40 +24,18 @@ type LandmarkSample struct {
 // ROOT/images/, the layout of ../shared/datasets/idrid/grading.
 func OpenLandmarkSet(root string) ([]LandmarkSample, error) {
 	path := filepath.Join(root, "labels.csv")
-	f, err := os.Open(path)
+	rows, err := readCSV(path, "image", "od_x", "od_y", "fovea_x", "fovea_y")
 	if err != nil {
 		return nil, fmt.Errorf("landmark labels: %w", err)
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	head, err := r.Read()
-	if err != nil {
-		return nil, fmt.Errorf("%s: header: %w", path, err)
-	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[strings.TrimSpace(strings.ToLower(h))] = i
-	}
-	for _, need := range []string{"image", "od_x", "od_y", "fovea_x", "fovea_y"} {
-		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("%s: no column %q (have %v)", path, need, head)
-		}
-	}
 	var out []LandmarkSample
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
+	for _, row := range rows {
+		s := LandmarkSample{Image: filepath.Join(root, "images", row.Get("image"))}
+		if s.Disc, s.HasDisc, err = point(row.Get("od_x"), row.Get("od_y")); err != nil {
+			return nil, fmt.Errorf("%s:%d: optic disc: %w", path, row.Line, err)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
-		}
-		s := LandmarkSample{Image: filepath.Join(root, "images", rec[col["image"]])}
-		if s.Disc, s.HasDisc, err = point(rec[col["od_x"]], rec[col["od_y"]]); err != nil {
-			return nil, fmt.Errorf("%s:%d: optic disc: %w", path, line, err)
-		}
-		if s.Fovea, s.HasFovea, err = point(rec[col["fovea_x"]], rec[col["fovea_y"]]); err != nil {
-			return nil, fmt.Errorf("%s:%d: fovea: %w", path, line, err)
+		if s.Fovea, s.HasFovea, err = point(row.Get("fovea_x"), row.Get("fovea_y")); err != nil {
+			return nil, fmt.Errorf("%s:%d: fovea: %w", path, row.Line, err)
 		}
 		out = append(out, s)
 	}

@@ -11,10 +11,7 @@ package eval
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -37,47 +34,23 @@ type QualitySample struct {
 // source_by_filename optional; others ignored).
 func OpenQualitySet(root string) ([]QualitySample, error) {
 	path := filepath.Join(root, "labels.csv")
-	f, err := os.Open(path)
+	rows, err := readCSV(path, "image", "eyeq_quality")
 	if err != nil {
 		return nil, fmt.Errorf("quality labels: %w", err)
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	head, err := r.Read()
-	if err != nil {
-		return nil, fmt.Errorf("%s: header: %w", path, err)
-	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[strings.TrimSpace(strings.ToLower(h))] = i
-	}
-	for _, need := range []string{"image", "eyeq_quality"} {
-		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("%s: no column %q (have %v)", path, need, head)
-		}
-	}
-	src, hasSource := col["source_by_filename"]
 	var out []QualitySample
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
-		}
-		name := strings.TrimSpace(rec[col["image"]])
+	for _, row := range rows {
+		line := row.Line
+		name := row.Get("image")
 		s := QualitySample{Image: filepath.Join(root, name), Name: name, Grade: -1}
-		switch g := strings.TrimSpace(rec[col["eyeq_quality"]]); g {
+		switch g := row.Get("eyeq_quality"); g {
 		case "":
 		case "0", "1", "2":
 			s.Grade = int(g[0] - '0')
 		default:
 			return nil, fmt.Errorf("%s:%d: eyeq_quality %q: want 0, 1, 2 or empty", path, line, g)
 		}
-		if hasSource {
-			s.Source = strings.TrimSpace(rec[src])
-		}
+		s.Source = row.Get("source_by_filename") // optional column
 		out = append(out, s)
 	}
 	if len(out) == 0 {
