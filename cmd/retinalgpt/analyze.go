@@ -15,7 +15,6 @@ import (
 	"github.com/retinalgpt/retinalgpt/assets/sample"
 	"github.com/retinalgpt/retinalgpt/internal/analysis"
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
-	"github.com/retinalgpt/retinalgpt/internal/lesions"
 	"github.com/retinalgpt/retinalgpt/internal/overlay"
 	"github.com/retinalgpt/retinalgpt/internal/report"
 )
@@ -209,28 +208,7 @@ func writeOutputs(dir string, res *analysis.Result) ([]string, error) {
 	s := stem(res.Image.Name)
 	jsonPath := filepath.Join(dir, s+"_report.json")
 	pngPath := filepath.Join(dir, s+"_overlay.png")
-	fov := res.Normalized.FOV
-	lm := res.Landmarks
-	scene := overlay.Scene{
-		Vessels:  res.VesselMask,
-		Arteries: res.Arteries,
-		Veins:    res.Veins,
-		FOV:      &overlay.Circle{X: fov.CX, Y: fov.CY, R: fov.Radius},
-		Disc:     &overlay.Point{X: lm.Disc.X, Y: lm.Disc.Y},
-		Fovea:    &overlay.Point{X: lm.Fovea.X, Y: lm.Fovea.Y},
-	}
-	if d := res.Disc; d != nil && d.Found {
-		// Only a disc that passed the checks is drawn, as only its
-		// measures are reported.
-		scene.DiscMask, scene.CupMask = d.Disc, d.Cup
-		if z := res.Report.Disc.Zones; z != nil {
-			ring := func(z report.Zone) *overlay.Ring {
-				return &overlay.Ring{X: z.Center.X, Y: z.Center.Y, Inner: z.InnerPx, Outer: z.OuterPx}
-			}
-			scene.ZoneB, scene.ZoneC = ring(z.B), ring(z.C)
-		}
-	}
-	scene.Lesions = lesionLayers(res)
+	scene := res.OverlayScene()
 	img := overlay.Draw(res.Image.Pix, scene, overlay.AllLayers)
 	if err := writeFileAtomic(pngPath, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
 		return nil, err
@@ -239,28 +217,6 @@ func writeOutputs(dir string, res *analysis.Result) ([]string, error) {
 		return nil, err
 	}
 	return []string{jsonPath, pngPath}, nil
-}
-
-// lesionLayers are the lesion stage's masks and boxes for the overlay, one
-// per type (none when the stage did not run).
-func lesionLayers(res *analysis.Result) []overlay.LesionLayer {
-	if res.Lesions == nil || res.Report.Lesions == nil {
-		return nil
-	}
-	var out []overlay.LesionLayer
-	for i, k := range lesions.Kinds {
-		t := res.Report.Lesions.Types[i]
-		l := overlay.LesionLayer{Mask: analysis.LesionMask(res.Lesions, k), Color: overlay.LesionColors[k.String()],
-			Label: fmt.Sprintf("%s %s: %d", k, k.Name(), t.Count)}
-		if !t.Detected {
-			l.Label = fmt.Sprintf("%s %s: not detected by this model", k, k.Name())
-		}
-		for _, b := range t.Boxes {
-			l.Boxes = append(l.Boxes, overlay.Box(b.BoxPx))
-		}
-		out = append(out, l)
-	}
-	return out
 }
 
 // printLesions prints one line per lesion type and the model's caveat.

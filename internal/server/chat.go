@@ -1,0 +1,259 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/retinalgpt/retinalgpt/internal/assistant"
+)
+
+// chatRequest is the part of OpenAI's chat completion request used here.
+type chatRequest struct {
+	Model    string        `json:"model"`
+	Messages []chatMessage `json:"messages"`
+	Stream   bool          `json:"stream"`
+}
+
+type chatMessage struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+}
+
+// contentPart is one part of a message whose content is an array.
+type contentPart struct {
+	Type     string `json:"type"`
+	Text     string `json:"text,omitempty"`
+	ImageURL *struct {
+		URL string `json:"url"`
+	} `json:"image_url,omitempty"`
+}
+
+// parts reads a message's content: a string or an array of parts.
+func (m chatMessage) parts() (text string, images []string, err error) {
+	if len(m.Content) == 0 || string(m.Content) == "null" {
+		return "", nil, nil
+	}
+	var s string
+	if json.Unmarshal(m.Content, &s) == nil {
+		return s, nil, nil
+	}
+	var ps []contentPart
+	if err := json.Unmarshal(m.Content, &ps); err != nil {
+		return "", nil, fmt.Errorf("%w: message content is neither a string nor an array of parts", errBadRequest)
+	}
+	var texts []string
+	for _, p := range ps {
+		switch p.Type {
+		case "text":
+			texts = append(texts, p.Text)
+		case "image_url":
+			if p.ImageURL == nil || p.ImageURL.URL == "" {
+				return "", nil, fmt.Errorf("%w: image_url part without a url", errBadRequest)
+			}
+			images = append(images, p.ImageURL.URL)
+		}
+	}
+	return strings.Join(texts, "\n"), images, nil
+}
+
+// decodeDataURI reads a base64 data URI (data:image/jpeg;base64,...).
+func decodeDataURI(u string) ([]byte, error) {
+	rest, ok := strings.CutPrefix(u, "data:")
+	if !ok {
+		return nil, fmt.Errorf("%w: image_url must be a data URI (data:image/jpeg;base64,...); remote URLs are not fetched", errBadRequest)
+	}
+	meta, payload, ok := strings.Cut(rest, ",")
+	if !ok || !strings.HasSuffix(meta, ";base64") {
+		return nil, fmt.Errorf("%w: image_url data URI must be base64 encoded", errBadRequest)
+	}
+	b, err := base64.StdEncoding.DecodeString(payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: image_url data URI: %w", errBadRequest, err)
+	}
+	return b, nil
+}
+
+// chatCompletion is OpenAI's response object, with RetinalGPT's grounding
+// in an extension field.
+type chatCompletion struct {
+	ID      string       `json:"id"`
+	Object  string       `json:"object"`
+	Created int64        `json:"created"`
+	Model   string       `json:"model"`
+	Choices []chatChoice `json:"choices"`
+	Usage   *chatUsage   `json:"usage,omitempty"`
+	// RetinalGPT is the analysis the answer is grounded in and the values
+	// it quotes (with their Report paths), for a client that highlights
+	// them.
+	RetinalGPT *chatGrounding `json:"retinalgpt,omitempty"`
+}
+
+type chatChoice struct {
+	Index        int      `json:"index"`
+	Message      *chatOut `json:"message,omitempty"`
+	Delta        *chatOut `json:"delta,omitempty"`
+	FinishReason *string  `json:"finish_reason"`
+}
+
+type chatOut struct {
+	Role    string `json:"role,omitempty"`
+	Content string `json:"content,omitempty"`
+}
+
+type chatUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+type chatGrounding struct {
+	AnalysisID string              `json:"analysis_id"`
+	Intent     string              `json:"intent"`
+	Grounded   []assistant.Value   `json:"grounded"`
+	Missing    []assistant.Missing `json:"missing,omitempty"`
+}
+
+// defaultQuestion is asked when the last user message has only the image.
+const defaultQuestion = "Give me an overview of this photo."
+
+func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	var req chatRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		if _, code, _ := errorStatus(err); code == "too_large" {
+			s.fail(w, r, err)
+			return
+		}
+		s.fail(w, r, fmt.Errorf("%w: request body is not a chat completion request: %w", errBadRequest, err))
+		return
+	}
+	var image []byte
+	var questions []string
+	for _, m := range req.Messages {
+		if m.Role != "user" {
+			continue // system and assistant turns: the engine replays the user turns itself
+		}
+		text, imgs, err := m.parts()
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if len(imgs) > 0 && image == nil {
+			if image, err = decodeDataURI(imgs[0]); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
+		questions = append(questions, text)
+	}
+	if len(questions) == 0 {
+		s.fail(w, r, fmt.Errorf("%w: no user message", errBadRequest))
+		return
+	}
+	if image == nil {
+		s.fail(w, r, fmt.Errorf("%w: the first user message must carry the fundus photo as an image_url data URI", errBadRequest))
+		return
+	}
+	e, _, err := s.submit(r.Context(), image, "chat")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ans, err := s.answer(r.Context(), e, questions)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	model := req.Model
+	if model == "" {
+		model = s.cfg.Model
+	}
+	c := chatCompletion{
+		ID: "chatcmpl-" + e.id + fmt.Sprintf("-%d", time.Now().UnixNano()), Created: time.Now().Unix(), Model: model,
+		RetinalGPT: &chatGrounding{AnalysisID: e.id, Intent: string(ans.Query.Intent), Grounded: ans.Grounded, Missing: ans.Missing},
+	}
+	if req.Stream {
+		s.stream(w, c, ans.Text)
+		return
+	}
+	stop := "stop"
+	c.Object = "chat.completion"
+	c.Choices = []chatChoice{{Message: &chatOut{Role: "assistant", Content: ans.Text}, FinishReason: &stop}}
+	n := len(strings.Fields(ans.Text))
+	c.Usage = &chatUsage{CompletionTokens: n, TotalTokens: n}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// answer replays the user turns through the engine, so that a follow-up
+// ("and the veins?") resolves against the engine's own earlier answers,
+// and returns the answer to the last.
+func (s *Server) answer(ctx context.Context, e *entry, questions []string) (assistant.Answer, error) {
+	sess, err := assistant.NewSession(s.cfg.Engine, e.report)
+	if err != nil {
+		return assistant.Answer{}, err
+	}
+	var a assistant.Answer
+	for i, q := range questions {
+		if strings.TrimSpace(q) == "" && i == len(questions)-1 {
+			q = defaultQuestion
+		}
+		if a, err = sess.Ask(ctx, q); err != nil {
+			return assistant.Answer{}, err
+		}
+	}
+	return a, nil
+}
+
+// stream writes the answer as server-sent chat.completion.chunk events, a
+// few words each, then [DONE].
+func (s *Server) stream(w http.ResponseWriter, c chatCompletion, text string) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	c.Object = "chat.completion.chunk"
+	send := func(ch chatChoice, withGrounding bool) {
+		out := c
+		out.Choices = []chatChoice{ch}
+		if !withGrounding {
+			out.RetinalGPT = nil
+		}
+		b, _ := json.Marshal(out)
+		fmt.Fprintf(w, "data: %s\n\n", b)
+		_ = rc.Flush()
+	}
+	send(chatChoice{Delta: &chatOut{Role: "assistant"}}, false)
+	for _, piece := range chunks(text, 4) {
+		send(chatChoice{Delta: &chatOut{Content: piece}}, false)
+	}
+	stop := "stop"
+	send(chatChoice{Delta: &chatOut{}, FinishReason: &stop}, true)
+	fmt.Fprint(w, "data: [DONE]\n\n")
+	_ = rc.Flush()
+}
+
+// chunks splits text into pieces of n words, keeping the spaces, so that
+// the pieces joined are text.
+func chunks(text string, n int) []string {
+	var out []string
+	words, start := 0, 0
+	for i := 1; i < len(text); i++ {
+		if text[i] == ' ' && text[i-1] != ' ' {
+			words++
+			if words == n {
+				out = append(out, text[start:i])
+				start, words = i, 0
+			}
+		}
+	}
+	if start < len(text) {
+		out = append(out, text[start:])
+	}
+	return out
+}

@@ -1,0 +1,197 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/retinalgpt/retinalgpt/internal/analysis"
+)
+
+// metrics are counters and sums in Prometheus' text format, written by
+// hand (no client library).
+type metrics struct {
+	mu        sync.Mutex
+	requests  map[routeCode]*sum
+	stages    map[string]*sum
+	analyses  map[string]int64 // by outcome
+	cacheHits int64
+}
+
+type routeCode struct {
+	route string
+	code  int
+}
+
+type sum struct {
+	count   int64
+	seconds float64
+}
+
+func newMetrics() *metrics {
+	return &metrics{requests: map[routeCode]*sum{}, stages: map[string]*sum{}, analyses: map[string]int64{}}
+}
+
+func (m *metrics) request(route string, code int, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := routeCode{route, code}
+	s := m.requests[k]
+	if s == nil {
+		s = &sum{}
+		m.requests[k] = s
+	}
+	s.count++
+	s.seconds += d.Seconds()
+}
+
+func (m *metrics) cacheHit() {
+	m.mu.Lock()
+	m.cacheHits++
+	m.mu.Unlock()
+}
+
+// analysis records one finished analysis and its stage timings.
+func (m *metrics) analysis(res *analysis.Result, err error, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	outcome := "ok"
+	if err != nil {
+		_, code, _ := errorStatus(err)
+		outcome = code
+	}
+	m.analyses[outcome]++
+	add := func(stage string, sec float64) {
+		s := m.stages[stage]
+		if s == nil {
+			s = &sum{}
+			m.stages[stage] = s
+		}
+		s.count++
+		s.seconds += sec
+	}
+	add("total", d.Seconds())
+	if res != nil && res.Report != nil {
+		for _, t := range res.Report.Timings {
+			add(t.Stage, t.Ms/1000)
+		}
+	}
+}
+
+// gauges are the values read at scrape time.
+type gauges struct {
+	queueDepth, queueCapacity, workers, running, cacheEntries int
+	cacheBytes                                                int64
+	ready                                                     bool
+}
+
+func (m *metrics) write(w io.Writer, g gauges) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ew := &errWriter{w: w}
+	p := ew.printf
+	p("# HELP retinalgpt_http_requests_total HTTP requests by route and status code.\n# TYPE retinalgpt_http_requests_total counter\n")
+	keys := make([]routeCode, 0, len(m.requests))
+	for k := range m.requests {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].route != keys[j].route {
+			return keys[i].route < keys[j].route
+		}
+		return keys[i].code < keys[j].code
+	})
+	for _, k := range keys {
+		p("retinalgpt_http_requests_total{route=%s,code=\"%d\"} %d\n", quote(k.route), k.code, m.requests[k].count)
+	}
+	p("# HELP retinalgpt_http_request_duration_seconds Time to answer HTTP requests, by route and status code.\n# TYPE retinalgpt_http_request_duration_seconds summary\n")
+	for _, k := range keys {
+		s := m.requests[k]
+		p("retinalgpt_http_request_duration_seconds_sum{route=%s,code=\"%d\"} %s\n", quote(k.route), k.code, float(s.seconds))
+		p("retinalgpt_http_request_duration_seconds_count{route=%s,code=\"%d\"} %d\n", quote(k.route), k.code, s.count)
+	}
+	p("# HELP retinalgpt_analysis_stage_seconds Wall time of analysis stages (from the Report's timings; \"total\" is the whole analysis).\n# TYPE retinalgpt_analysis_stage_seconds summary\n")
+	stages := make([]string, 0, len(m.stages))
+	for s := range m.stages {
+		stages = append(stages, s)
+	}
+	sort.Strings(stages)
+	for _, st := range stages {
+		s := m.stages[st]
+		p("retinalgpt_analysis_stage_seconds_sum{stage=%s} %s\n", quote(st), float(s.seconds))
+		p("retinalgpt_analysis_stage_seconds_count{stage=%s} %d\n", quote(st), s.count)
+	}
+	p("# HELP retinalgpt_analyses_total Analyses run, by outcome.\n# TYPE retinalgpt_analyses_total counter\n")
+	outcomes := make([]string, 0, len(m.analyses))
+	for o := range m.analyses {
+		outcomes = append(outcomes, o)
+	}
+	sort.Strings(outcomes)
+	for _, o := range outcomes {
+		p("retinalgpt_analyses_total{outcome=%s} %d\n", quote(o), m.analyses[o])
+	}
+	p("# HELP retinalgpt_analysis_cache_hits_total Uploads answered from the cache or by joining the same image's analysis in flight.\n# TYPE retinalgpt_analysis_cache_hits_total counter\nretinalgpt_analysis_cache_hits_total %d\n", m.cacheHits)
+	p("# HELP retinalgpt_analysis_queue_depth Analyses waiting for a worker.\n# TYPE retinalgpt_analysis_queue_depth gauge\nretinalgpt_analysis_queue_depth %d\n", g.queueDepth)
+	p("# HELP retinalgpt_analysis_queue_capacity Analyses that may wait before uploads get 429.\n# TYPE retinalgpt_analysis_queue_capacity gauge\nretinalgpt_analysis_queue_capacity %d\n", g.queueCapacity)
+	p("# HELP retinalgpt_analysis_workers Analysis workers.\n# TYPE retinalgpt_analysis_workers gauge\nretinalgpt_analysis_workers %d\n", g.workers)
+	p("# HELP retinalgpt_analysis_running Analyses running now.\n# TYPE retinalgpt_analysis_running gauge\nretinalgpt_analysis_running %d\n", g.running)
+	p("# HELP retinalgpt_analysis_cache_entries Analyses kept in the cache.\n# TYPE retinalgpt_analysis_cache_entries gauge\nretinalgpt_analysis_cache_entries %d\n", g.cacheEntries)
+	p("# HELP retinalgpt_analysis_cache_bytes Estimated memory of the cached analyses.\n# TYPE retinalgpt_analysis_cache_bytes gauge\nretinalgpt_analysis_cache_bytes %d\n", g.cacheBytes)
+	ready := 0
+	if g.ready {
+		ready = 1
+	}
+	p("# HELP retinalgpt_ready Whether the models are loaded.\n# TYPE retinalgpt_ready gauge\nretinalgpt_ready %d\n", ready)
+	return ew.err
+}
+
+func quote(s string) string { return strconv.Quote(s) }
+
+func float(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		if s.code == 0 {
+			s.code = http.StatusOK
+		}
+		f.Flush()
+	}
+}

@@ -1,0 +1,264 @@
+package server
+
+import (
+	"bytes"
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/retinalgpt/retinalgpt/internal/analysis"
+	"github.com/retinalgpt/retinalgpt/internal/fundus"
+	"github.com/retinalgpt/retinalgpt/internal/overlay"
+	"github.com/retinalgpt/retinalgpt/internal/report"
+)
+
+// Analyzer is what the server needs of analysis.Analyzer: a photo in, a
+// Result out, safe for concurrent use. Tests substitute a fake.
+type Analyzer interface {
+	Analyze(ctx context.Context, img *fundus.Image, opt analysis.Options) (*analysis.Result, error)
+}
+
+var (
+	errQueueFull = errors.New("the analysis queue is full; retry later")
+	errNotFound  = errors.New("no analysis with this id (never made, or evicted from the cache)")
+	errNotReady  = errors.New("the models are not loaded yet")
+)
+
+// entry is a finished analysis kept in the cache: the Report and what the
+// overlay needs, not the whole Result (the probability map and the
+// normalized image are dropped to save memory).
+type entry struct {
+	id, sha string
+	report  *report.Report
+	photo   *image.NRGBA
+	scene   overlay.Scene
+	cost    int64
+	elem    *list.Element
+}
+
+// call is one analysis in the queue or running; requests for the same
+// image wait on it. Its context is its own, cancelled when every waiting
+// request has gone (or at the timeout), so one client leaving does not
+// fail another's identical upload.
+type call struct {
+	sha, name string
+	data      []byte
+	ctx       context.Context
+	cancel    context.CancelFunc
+	waiters   int
+	done      chan struct{}
+	entry     *entry
+	err       error
+}
+
+// pool is the workers, the queue, the in-flight calls and the cache.
+type pool struct {
+	ready      atomic.Pointer[readiness]
+	opt        analysis.Options
+	lim        fundus.Limits
+	timeout    time.Duration
+	jobs       chan *call
+	running    atomic.Int64
+	maxEntries int
+	maxBytes   int64
+	met        *metrics
+
+	mu        sync.Mutex
+	inflight  map[string]*call  // by full SHA-256
+	byID      map[string]*entry // by id (the first 16 hex digits)
+	lru       *list.List        // of *entry, most recent first
+	bytes     int64
+	stop      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+// readiness is the analyzer once loaded, or why it could not be.
+type readiness struct {
+	an  Analyzer
+	err error
+}
+
+func newPool(workers, queue, maxEntries int, maxBytes int64, timeout time.Duration, opt analysis.Options, lim fundus.Limits, met *metrics) *pool {
+	p := &pool{
+		opt: opt, lim: lim, timeout: timeout, jobs: make(chan *call, queue),
+		maxEntries: maxEntries, maxBytes: maxBytes, met: met,
+		inflight: map[string]*call{}, byID: map[string]*entry{}, lru: list.New(), stop: make(chan struct{}),
+	}
+	p.ready.Store(&readiness{err: errNotReady})
+	for range workers {
+		p.wg.Add(1)
+		go p.work()
+	}
+	return p
+}
+
+func (p *pool) close() {
+	p.closeOnce.Do(func() { close(p.stop) })
+	p.wg.Wait()
+}
+
+func (p *pool) analyzer() (Analyzer, error) {
+	r := p.ready.Load()
+	return r.an, r.err
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// get returns a cached analysis by id.
+func (p *pool) get(id string) (*entry, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.byID[id]
+	if !ok {
+		return nil, errNotFound
+	}
+	p.lru.MoveToFront(e.elem)
+	return e, nil
+}
+
+// analyze returns the analysis of data: from the cache, by joining the
+// same image's call in flight, or by queueing a new call (errQueueFull
+// when the queue is full). created says a new analysis was made for it.
+func (p *pool) analyze(ctx context.Context, data []byte, name string) (e *entry, created bool, err error) {
+	if _, err := p.analyzer(); err != nil {
+		return nil, false, err
+	}
+	sha := sha256Hex(data)
+	p.mu.Lock()
+	if e, ok := p.byID[sha[:16]]; ok && e.sha == sha {
+		p.lru.MoveToFront(e.elem)
+		p.mu.Unlock()
+		p.met.cacheHit()
+		return e, false, nil
+	}
+	c, ok := p.inflight[sha]
+	if ok {
+		c.waiters++
+		p.met.cacheHit()
+	} else {
+		jctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+		c = &call{sha: sha, name: name, data: data, ctx: jctx, cancel: cancel, waiters: 1, done: make(chan struct{})}
+		select {
+		case p.jobs <- c:
+			p.inflight[sha] = c
+		default:
+			p.mu.Unlock()
+			cancel()
+			return nil, false, errQueueFull
+		}
+	}
+	p.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.entry, !ok, c.err
+	case <-ctx.Done():
+		p.mu.Lock()
+		c.waiters--
+		if c.waiters == 0 {
+			c.cancel() // nobody wants it any more: free the worker
+			if p.inflight[sha] == c {
+				delete(p.inflight, sha)
+			}
+		}
+		p.mu.Unlock()
+		return nil, false, ctx.Err()
+	}
+}
+
+func (p *pool) queueDepth() int { return len(p.jobs) }
+
+func (p *pool) work() {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case c := <-p.jobs:
+			p.run(c)
+		}
+	}
+}
+
+func (p *pool) run(c *call) {
+	var e *entry
+	err := c.ctx.Err()
+	if err == nil {
+		p.running.Add(1)
+		start := time.Now()
+		var res *analysis.Result
+		res, err = p.analyzeBytes(c)
+		p.running.Add(-1)
+		p.met.analysis(res, err, time.Since(start))
+		if err == nil {
+			e = newEntry(c.sha, res)
+		}
+	}
+	p.mu.Lock()
+	if p.inflight[c.sha] == c {
+		delete(p.inflight, c.sha)
+	}
+	if e != nil {
+		e = p.insert(e)
+	}
+	c.entry, c.err = e, err
+	close(c.done)
+	p.mu.Unlock()
+	c.cancel()
+}
+
+// analyzeBytes decodes (the upload's validation, done by a worker so that
+// its CPU is bounded too) and analyses.
+func (p *pool) analyzeBytes(c *call) (res *analysis.Result, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			res, err = nil, fmt.Errorf("analysis panicked: %v", v)
+		}
+	}()
+	an, err := p.analyzer()
+	if err != nil {
+		return nil, err
+	}
+	img, err := fundus.Decode(bytes.NewReader(c.data), c.name, p.lim)
+	if err != nil {
+		return nil, err
+	}
+	return an.Analyze(c.ctx, img, p.opt)
+}
+
+// insert adds e to the cache (p.mu held), evicting the least recently
+// used entries beyond the entry and byte bounds, and returns the cached
+// entry (an existing one for the same id wins).
+func (p *pool) insert(e *entry) *entry {
+	if old, ok := p.byID[e.id]; ok {
+		p.lru.MoveToFront(old.elem)
+		return old
+	}
+	e.elem = p.lru.PushFront(e)
+	p.byID[e.id] = e
+	p.bytes += e.cost
+	for p.lru.Len() > 1 && (p.lru.Len() > p.maxEntries || p.bytes > p.maxBytes) {
+		old := p.lru.Remove(p.lru.Back()).(*entry)
+		delete(p.byID, old.id)
+		p.bytes -= old.cost
+	}
+	return e
+}
+
+// cacheStats returns the number of cached analyses and their estimated
+// bytes.
+func (p *pool) cacheStats() (int, int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lru.Len(), p.bytes
+}
