@@ -97,12 +97,14 @@ func (f *subjectFlags) load(cmd *cobra.Command, path string) (*subject, error) {
 
 func newAskCmd() *cobra.Command {
 	var f subjectFlags
+	var ef engineFlags
 	var jsonOut bool
 	cmd := &cobra.Command{
 		Use:   "ask [IMAGE] QUESTION",
 		Short: "Answer one question about a fundus photograph; without IMAGE, the bundled sample",
 		Long: `Analyze a colour fundus photograph (as 'analyze' does) and answer one
-question about it with the built-in grounded responder: every number comes
+question about it with the built-in grounded responder (or, with --engine,
+an LLM that reads the analysis through tools): every number comes
 from the analysis Report, with its unit, and a value the Report lacks is
 reported as missing with the Report's reason, never guessed.
 
@@ -113,20 +115,27 @@ answers from a saved Report instead of analysing a photo. A photo that is
 not a colour fundus photograph is refused before any question is answered
 (exit status 4); --no-quality-gate analyses it anyway.
 
+With --engine ollama or openai, numbers in the LLM's answer that no tool
+returned are listed as a warning on stderr ("ungrounded" in --json); with
+--strict-grounding the built-in answer replaces such an answer. An engine
+failure (unreachable, HTTP error, timeout) exits 1 with the reason.
+
 Not a medical device: answers are measurements, not diagnoses.`,
 		Example: `  retinalgpt ask "what is the vessel density?"
   retinalgpt ask photo.jpg "is the cup-to-disc ratio normal?" --json
-  retinalgpt ask --report results/photo_report.json "and the CRAE?"`,
+  retinalgpt ask --report results/photo_report.json "and the CRAE?"
+  retinalgpt ask photo.jpg "is the CDR normal?" --engine ollama --llm-model llama3.1`,
 		Args: checkArgs(cobra.RangeArgs(1, 2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, question := "", args[len(args)-1]
 			if len(args) == 2 {
 				path = args[0]
 			}
-			return runAsk(cmd, f, path, question, jsonOut)
+			return runAsk(cmd, f, ef, path, question, jsonOut)
 		},
 	}
 	f.register(cmd)
+	ef.register(cmd)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the answer, its intent and grounded values as JSON")
 	return cmd
 }
@@ -140,14 +149,22 @@ type askJSON struct {
 	Grounded []assistant.Value   `json:"grounded"`
 	Missing  []assistant.Missing `json:"missing,omitempty"`
 	Report   string              `json:"report_id"`
+	Engine   string              `json:"engine"`
+	// Ungrounded are an LLM answer's numbers that no tool returned.
+	Ungrounded []string `json:"ungrounded,omitempty"`
+	Note       string   `json:"note,omitempty"`
 }
 
-func runAsk(cmd *cobra.Command, f subjectFlags, path, question string, jsonOut bool) error {
+func runAsk(cmd *cobra.Command, f subjectFlags, ef engineFlags, path, question string, jsonOut bool) error {
+	eng, err := ef.newEngine()
+	if err != nil {
+		return err
+	}
 	subj, err := f.load(cmd, path)
 	if err != nil {
 		return err
 	}
-	s, err := assistant.NewSession(nil, subj.report)
+	s, err := assistant.NewSession(eng, subj.report)
 	if err != nil {
 		return err
 	}
@@ -155,15 +172,19 @@ func runAsk(cmd *cobra.Command, f subjectFlags, path, question string, jsonOut b
 	if err != nil {
 		return err
 	}
+	if a.Engine == "" {
+		a.Engine = "builtin"
+	}
 	stdout := cmd.OutOrStdout()
 	if jsonOut {
 		if a.Grounded == nil {
 			a.Grounded = []assistant.Value{}
 		}
 		return newJSONEncoder(stdout).Encode(askJSON{Question: question, Intent: a.Intent, Query: a.Query, Answer: a.Text,
-			Grounded: a.Grounded, Missing: a.Missing, Report: subj.report.ID})
+			Grounded: a.Grounded, Missing: a.Missing, Report: subj.report.ID, Engine: a.Engine, Ungrounded: a.Ungrounded, Note: a.Note})
 	}
 	fmt.Fprintln(stdout, a.Text)
+	printWarnings(cmd.ErrOrStderr(), a)
 	if subj.sample {
 		fmt.Fprintln(cmd.ErrOrStderr(), sample.Attribution)
 	}

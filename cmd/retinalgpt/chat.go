@@ -15,12 +15,16 @@ import (
 
 func newChatCmd() *cobra.Command {
 	var f subjectFlags
+	var ef engineFlags
 	var out string
 	cmd := &cobra.Command{
 		Use:   "chat [IMAGE]",
 		Short: "Talk about a fundus photograph; without IMAGE, the bundled sample",
 		Long: `Analyze a colour fundus photograph (as 'analyze' does) and start a
-conversation about it with the built-in grounded responder. Follow-ups
+conversation about it with the built-in grounded responder, or with an LLM
+(--engine ollama|openai) that reads the analysis through tools; numbers in
+an LLM answer that no tool returned are flagged. When the LLM fails, the
+session goes on and the built-in responder answers that turn. Follow-ups
 resolve against the conversation: "and the veins?", "what about zone B?",
 "is that bad?", "where exactly?", "what does that mean?".
 
@@ -34,29 +38,35 @@ Line editing is the terminal's own (no history recall yet).
 Not a medical device: answers are measurements, not diagnoses.`,
 		Example: `  retinalgpt chat
   retinalgpt chat photo.jpg --um-per-px 6.5
-  printf 'what is the CDR?\nis that bad?\n' | retinalgpt chat`,
+  printf 'what is the CDR?\nis that bad?\n' | retinalgpt chat
+  retinalgpt chat photo.jpg --engine ollama --llm-model llama3.1`,
 		Args: checkArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := ""
 			if len(args) == 1 {
 				path = args[0]
 			}
-			return runChat(cmd, f, path, out)
+			return runChat(cmd, f, ef, path, out)
 		},
 	}
 	f.register(cmd)
+	ef.register(cmd)
 	cmd.Flags().StringVarP(&out, "out", "o", ".", "folder for /overlay's files")
 	return cmd
 }
 
 const chatCommands = "Commands: /help (this), /report (the analysis summary), /overlay (write the overlay PNG), /quit (or Ctrl-D)."
 
-func runChat(cmd *cobra.Command, f subjectFlags, path, out string) error {
+func runChat(cmd *cobra.Command, f subjectFlags, ef engineFlags, path, out string) error {
+	eng, err := ef.newEngine()
+	if err != nil {
+		return err
+	}
 	subj, err := f.load(cmd, path)
 	if err != nil {
 		return err
 	}
-	s, err := assistant.NewSession(nil, subj.report)
+	s, err := assistant.NewSession(eng, subj.report)
 	if err != nil {
 		return err
 	}
@@ -92,10 +102,19 @@ func runChat(cmd *cobra.Command, f subjectFlags, path, out string) error {
 			continue
 		}
 		a, err := s.Ask(cmd.Context(), line)
+		if err != nil && eng != nil && cmd.Context().Err() == nil {
+			// The LLM failed: keep the session, answer this turn with the
+			// built-in responder and say so.
+			fmt.Fprintf(stdout, "(the %s engine failed: %v; the built-in responder answers)\n", ef.engine, err)
+			s.Engine = assistant.NewBuiltin(nil)
+			a, err = s.Ask(cmd.Context(), line)
+			s.Engine = eng
+		}
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, a.Text)
+		printWarnings(stdout, a)
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("read input: %w", err)

@@ -572,6 +572,10 @@ func (w *writer) flag(m *Measure) string {
 }
 
 // why gives the Report's reason for a missing path.
+// Why says why the Report lacks the value at path, in the Report's own
+// terms where it gives a reason ("the optic disc was not found (...)").
+func (d *Document) Why(path string) string { return (&writer{doc: d}).why(path) }
+
 func (w *writer) why(path string) string {
 	if path == "" {
 		return "the report does not contain it"

@@ -97,6 +97,15 @@ type Answer struct {
 	Query    Query         `json:"query"`
 	Grounded []Value       `json:"grounded"`
 	Missing  []Missing     `json:"missing,omitempty"`
+	// Ungrounded lists the numbers in an LLM engine's text that match no
+	// value its tools returned in that turn, no earlier grounded value and
+	// no registry reference number (always empty for the built-in
+	// responder, whose numbers all come from the Report).
+	Ungrounded []string `json:"ungrounded,omitempty"`
+	// Engine names who wrote the text ("builtin", "openai", "ollama");
+	// Note says why it is not the engine asked for (a fallback).
+	Engine string `json:"engine,omitempty"`
+	Note   string `json:"note,omitempty"`
 }
 
 // Session is one conversation about one Report with one engine.

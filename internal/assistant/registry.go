@@ -116,6 +116,9 @@ var zoneWords = map[string]string{
 	"C": "zone C (half to two disc diameters beyond the disc margin)",
 }
 
+// NotDiagnosis is the note every interpretation carries.
+const NotDiagnosis = notDiagnosis
+
 const notDiagnosis = "This is a measurement, not a diagnosis: RetinalGPT is a research tool, and an eye-care professional should interpret it."
 
 // measures is the registry proper.
