@@ -175,11 +175,11 @@ func runBiomarkers(cmd *cobra.Command, f biomarkerFlags, args []string) error {
 			fmt.Fprintf(w, "%s\n", masks[i])
 		}
 		for _, c := range row[1:] {
-			v := c.value
+			v := c.Value
 			if v == "" {
 				v = "-"
 			}
-			fmt.Fprintf(w, "  %-42s %s\n", c.header, v)
+			fmt.Fprintf(w, "  %-42s %s\n", c.Header, v)
 		}
 	}
 	return nil
@@ -298,17 +298,17 @@ func writeSummary(w io.Writer, rows [][]column, format string) error {
 	}
 	var stats []stat
 	for j := 1; j < len(rows[0]); j++ {
-		if rows[0][j].text {
+		if rows[0][j].Text {
 			continue
 		}
 		var v []float64
 		for _, r := range rows {
-			if x, err := strconv.ParseFloat(r[j].value, 64); err == nil {
+			if x, err := strconv.ParseFloat(r[j].Value, 64); err == nil {
 				v = append(v, x)
 			}
 		}
 		slices.Sort(v)
-		stats = append(stats, stat{rows[0][j].header, quantile(v, 0.5), quantile(v, 0.25), quantile(v, 0.75), len(v)})
+		stats = append(stats, stat{rows[0][j].Header, quantile(v, 0.5), quantile(v, 0.25), quantile(v, 0.75), len(v)})
 	}
 	if format == "csv" {
 		cw := csv.NewWriter(w)
@@ -344,12 +344,18 @@ func quantile(sorted []float64, q float64) float64 {
 	return sorted[i] + (pos-float64(i))*(sorted[i+1]-sorted[i])
 }
 
-// column is one CSV column; AutoMorph's names come first. text marks a
-// column of words, which --summary leaves out.
-type column struct {
-	header, value string
-	text          bool
-}
+// column is one CSV column (biomarkers.Column).
+type column = biomarkers.Column
+
+func num(v float64) string                 { return biomarkers.FormatG(v) }
+func r4(v float64) string                  { return biomarkers.FormatR4(v) }
+func opt(v *float64, scale float64) string { return biomarkers.FormatOpt(v, scale) }
+
+var (
+	autoMorphColumns = biomarkers.AutoMorphColumns
+	ownColumns       = biomarkers.OwnColumns
+	writeCSV         = biomarkers.WriteCSV
+)
 
 // biomarkerRow lays out one result: the name, then every column named
 // after AutoMorph in AutoMorph's order (all vessels, then per zone all
@@ -357,7 +363,7 @@ type column struct {
 // columns in the same order. Absent values are empty; without a disc there
 // are no zone columns at all.
 func biomarkerRow(name string, r *biomarkerResult) []column {
-	cols := []column{{header: "Name", value: name, text: true}}
+	cols := []column{{Header: "Name", Value: name, Text: true}}
 	av := r.AV != ""
 	type zone struct {
 		suffix string
@@ -386,14 +392,14 @@ func biomarkerRow(name string, r *biomarkerResult) []column {
 		}
 		cols = append(cols, autoMorphColumns("Artery_", z.suffix, z.z.Artery)...)
 		cols = append(cols,
-			column{header: "CRAE_Hubbard" + z.suffix, value: opt(h.CRAE, 1)},
-			column{header: "CRAE_Knudtson" + z.suffix, value: opt(k.CRAE, 1)})
+			column{Header: "CRAE_Hubbard" + z.suffix, Value: opt(h.CRAE, 1)},
+			column{Header: "CRAE_Knudtson" + z.suffix, Value: opt(k.CRAE, 1)})
 		cols = append(cols, autoMorphColumns("Vein_", z.suffix, z.z.Vein)...)
 		cols = append(cols,
-			column{header: "CRVE_Hubbard" + z.suffix, value: opt(h.CRVE, 1)},
-			column{header: "CRVE_Knudtson" + z.suffix, value: opt(k.CRVE, 1)},
-			column{header: "AVR_Hubbard" + z.suffix, value: opt(h.AVR, 1)},
-			column{header: "AVR_Knudtson" + z.suffix, value: opt(k.AVR, 1)})
+			column{Header: "CRVE_Hubbard" + z.suffix, Value: opt(h.CRVE, 1)},
+			column{Header: "CRVE_Knudtson" + z.suffix, Value: opt(k.CRVE, 1)},
+			column{Header: "AVR_Hubbard" + z.suffix, Value: opt(h.AVR, 1)},
+			column{Header: "AVR_Knudtson" + z.suffix, Value: opt(k.AVR, 1)})
 	}
 	// Our own.
 	cols = append(cols, ownColumns("", "", r.Measures, r.UmPerPx)...)
@@ -402,12 +408,12 @@ func biomarkerRow(name string, r *biomarkerResult) []column {
 		cols = append(cols, ownColumns("vein_", "", r.Vein, r.UmPerPx)...)
 		l := r.AVLabels
 		cols = append(cols,
-			column{header: "av_artery_segment_count", value: strconv.Itoa(l.ArterySegments)},
-			column{header: "av_vein_segment_count", value: strconv.Itoa(l.VeinSegments)},
-			column{header: "av_crossing_segment_count", value: strconv.Itoa(l.CrossingSegments)},
-			column{header: "av_unlabelled_segment_count", value: strconv.Itoa(l.UnlabelledSegments)},
-			column{header: "av_labelled_length_fraction", value: r4(l.LabelledLengthFraction)},
-			column{header: "av_mean_label_confidence", value: r4(l.MeanConfidence)})
+			column{Header: "av_artery_segment_count", Value: strconv.Itoa(l.ArterySegments)},
+			column{Header: "av_vein_segment_count", Value: strconv.Itoa(l.VeinSegments)},
+			column{Header: "av_crossing_segment_count", Value: strconv.Itoa(l.CrossingSegments)},
+			column{Header: "av_unlabelled_segment_count", Value: strconv.Itoa(l.UnlabelledSegments)},
+			column{Header: "av_labelled_length_fraction", Value: r4(l.LabelledLengthFraction)},
+			column{Header: "av_mean_label_confidence", Value: r4(l.MeanConfidence)})
 	}
 	for _, z := range zones {
 		cols = append(cols, ownColumns("", z.suffix, z.z.Measures, r.UmPerPx)...)
@@ -418,7 +424,7 @@ func biomarkerRow(name string, r *biomarkerResult) []column {
 		}
 	}
 	if av {
-		cols = append(cols, column{header: "calibre_notes", value: calibreNotes(r), text: true})
+		cols = append(cols, column{Header: "calibre_notes", Value: calibreNotes(r), Text: true})
 	}
 	return cols
 }
@@ -431,83 +437,36 @@ func prefixed(p, s string) string {
 	return p + s
 }
 
-func num(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
-func r4(v float64) string  { return strconv.FormatFloat(v, 'f', 4, 64) }
-
-// autoMorphColumns are AutoMorph's six image measures, named as AutoMorph
-// names them: prefix "", "Artery_" or "Vein_", suffix "" or "_zone_b"/"_zone_c".
-func autoMorphColumns(prefix, suffix string, m *biomarkers.Measures) []column {
-	c := func(name, v string) column { return column{header: prefix + name + suffix, value: v} }
-	return []column{
-		c("Fractal_dimension", r4(m.FractalDimensionMask)),
-		c("Vessel_density", r4(m.DensityFrame)),
-		c("Average_width", r4(m.AverageWidthPx)),
-		c("Distance_tortuosity", r4(m.DistanceTortuosity)),
-		c("Squared_curvature_tortuosity", num(m.CurvatureTortuosityPerPx2)),
-		c("Tortuosity_density", num(m.TortuosityDensityPerPx)),
-	}
-}
-
-// ownColumns are RetinalGPT's measures: prefix "", "artery_" or "vein_".
-func ownColumns(prefix, suffix string, m *biomarkers.Measures, umPerPx float64) []column {
-	c := func(name, v string) column { return column{header: prefix + name + suffix, value: v} }
-	cols := []column{
-		c("fractal_dimension_skeleton", r4(m.FractalDimensionSkeleton)),
-		c("vessel_density_fov", r4(m.DensityFOV)),
-		c("median_segment_width_px", r4(m.MedianSegmentWidthPx)),
-		c("mean_branching_angle_deg", strconv.FormatFloat(m.MeanBranchingAngleDeg, 'f', 1, 64)),
-		c("segment_count", strconv.Itoa(m.SegmentCount)),
-		c("branch_point_count", strconv.Itoa(m.BranchPoints)),
-		c("end_point_count", strconv.Itoa(m.EndPoints)),
-		c("centreline_length_px", strconv.FormatFloat(m.CentrelineLengthPx, 'f', 1, 64)),
-	}
-	if umPerPx > 0 {
-		cols = append(cols,
-			c("average_width_um", strconv.FormatFloat(m.AverageWidthPx*umPerPx, 'f', 2, 64)),
-			c("median_segment_width_um", strconv.FormatFloat(m.MedianSegmentWidthPx*umPerPx, 'f', 2, 64)),
-			c("centreline_length_um", strconv.FormatFloat(m.CentrelineLengthPx*umPerPx, 'f', 0, 64)))
-	}
-	return cols
-}
-
-// opt formats an optional value, scaled; empty when absent.
-func opt(v *float64, scale float64) string {
-	if v == nil {
-		return ""
-	}
-	return r4(*v * scale)
-}
-
 // calibreOwnColumns are, for one zone, the number of vessels the summary
 // formulas used, the Knudtson values in µm, and for zone B the
 // multi-circle variant.
 func calibreOwnColumns(suffix string, c *biomarkers.Calibre, umPerPx float64) []column {
 	z, mc := c.Zone, c.MultiCircle
 	cols := []column{
-		{header: "crae_vessel_count" + suffix, value: strconv.Itoa(z.ArteriesUsed)},
-		{header: "crve_vessel_count" + suffix, value: strconv.Itoa(z.VeinsUsed)},
+		{Header: "crae_vessel_count" + suffix, Value: strconv.Itoa(z.ArteriesUsed)},
+		{Header: "crve_vessel_count" + suffix, Value: strconv.Itoa(z.VeinsUsed)},
 	}
 	if umPerPx > 0 {
 		cols = append(cols,
-			column{header: "crae_knudtson_um" + suffix, value: opt(z.Knudtson.CRAE, umPerPx)},
-			column{header: "crve_knudtson_um" + suffix, value: opt(z.Knudtson.CRVE, umPerPx)})
+			column{Header: "crae_knudtson_um" + suffix, Value: opt(z.Knudtson.CRAE, umPerPx)},
+			column{Header: "crve_knudtson_um" + suffix, Value: opt(z.Knudtson.CRVE, umPerPx)})
 	}
 	if suffix != "_zone_b" {
 		return cols
 	}
 	cols = append(cols,
-		column{header: "crae_knudtson_circles" + suffix, value: opt(mc.Knudtson.CRAE, 1)},
-		column{header: "crve_knudtson_circles" + suffix, value: opt(mc.Knudtson.CRVE, 1)},
-		column{header: "avr_knudtson_circles" + suffix, value: opt(mc.Knudtson.AVR, 1)},
-		column{header: "crae_hubbard_circles" + suffix, value: opt(mc.Hubbard.CRAE, 1)},
-		column{header: "crve_hubbard_circles" + suffix, value: opt(mc.Hubbard.CRVE, 1)},
-		column{header: "avr_hubbard_circles" + suffix, value: opt(mc.Hubbard.AVR, 1)},
-		column{header: "crae_vessel_count_circles" + suffix, value: strconv.Itoa(mc.ArteriesUsed)},
-		column{header: "crve_vessel_count_circles" + suffix, value: strconv.Itoa(mc.VeinsUsed)})
+		column{Header: "crae_knudtson_circles" + suffix, Value: opt(mc.Knudtson.CRAE, 1)},
+		column{Header: "crve_knudtson_circles" + suffix, Value: opt(mc.Knudtson.CRVE, 1)},
+		column{Header: "avr_knudtson_circles" + suffix, Value: opt(mc.Knudtson.AVR, 1)},
+		column{Header: "crae_hubbard_circles" + suffix, Value: opt(mc.Hubbard.CRAE, 1)},
+		column{Header: "crve_hubbard_circles" + suffix, Value: opt(mc.Hubbard.CRVE, 1)},
+		column{Header: "avr_hubbard_circles" + suffix, Value: opt(mc.Hubbard.AVR, 1)},
+		column{Header: "crae_vessel_count_circles" + suffix, Value: strconv.Itoa(mc.ArteriesUsed)},
+		column{Header: "crve_vessel_count_circles" + suffix, Value: strconv.Itoa(mc.VeinsUsed)})
 	if umPerPx > 0 {
 		cols = append(cols,
-			column{header: "crae_knudtson_circles_um" + suffix, value: opt(mc.Knudtson.CRAE, umPerPx)},
-			column{header: "crve_knudtson_circles_um" + suffix, value: opt(mc.Knudtson.CRVE, umPerPx)})
+			column{Header: "crae_knudtson_circles_um" + suffix, Value: opt(mc.Knudtson.CRAE, umPerPx)},
+			column{Header: "crve_knudtson_circles_um" + suffix, Value: opt(mc.Knudtson.CRVE, umPerPx)})
 	}
 	return cols
 }
@@ -552,22 +511,4 @@ func calibreNotes(r *biomarkerResult) string {
 		}
 	}
 	return strings.Join(notes, "; ")
-}
-
-func writeCSV(w io.Writer, rows [][]column) error {
-	cw := csv.NewWriter(w)
-	var head []string
-	for _, c := range rows[0] {
-		head = append(head, c.header)
-	}
-	cw.Write(head)
-	for _, row := range rows {
-		var vals []string
-		for _, c := range row {
-			vals = append(vals, c.value)
-		}
-		cw.Write(vals)
-	}
-	cw.Flush()
-	return cw.Error()
 }

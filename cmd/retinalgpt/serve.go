@@ -42,12 +42,15 @@ func newServeCmd() *cobra.Command {
   POST /v1/analyses                     analyse a photo (raw body or multipart field "image")
   GET  /v1/analyses/{id}                its Report
   GET  /v1/analyses/{id}/overlay.png    the photo with overlays (?layers=vessels,av,disc,zones,lesions)
+  GET  /v1/analyses/{id}/report.csv     its biomarkers, one AutoMorph-compatible CSV row
+  GET  /v1/analyses/{id}/report.html    a printable, self-contained HTML report
   POST /v1/chat/completions             OpenAI-compatible chat, photo as an image_url data URI, "stream": true for SSE
   GET  /healthz, /readyz, /metrics      liveness, models loaded, Prometheus metrics
+  GET  /                                the web app: upload, overlays, findings, chat, downloads
 
 It listens on 127.0.0.1:8080 unless --addr says otherwise; beyond loopback
---token is required and every request but /healthz, /readyz and
-/openapi.json must send "Authorization: Bearer TOKEN". Analyses run on a
+--token is required and every request but /healthz, /readyz,
+/openapi.json and the web app's files (/, /static/) must send "Authorization: Bearer TOKEN". Analyses run on a
 fixed pool of --workers behind a queue of --queue; beyond it uploads get 429
 with Retry-After. Identical images are analysed once and kept in memory
 (--cache-entries, --cache-mb); no image is written to disk.

@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/retinalgpt/retinalgpt/internal/analysis"
@@ -110,7 +111,12 @@ func New(cfg Config) *Server {
 	s.route(mux, "POST /v1/analyses", s.postAnalysis)
 	s.route(mux, "GET /v1/analyses/{id}", s.getAnalysis)
 	s.route(mux, "GET /v1/analyses/{id}/overlay.png", s.getOverlay)
+	s.route(mux, "GET /v1/analyses/{id}/report.csv", s.getReportCSV)
+	s.route(mux, "GET /v1/analyses/{id}/report.html", s.getReportHTML)
 	s.route(mux, "POST /v1/chat/completions", s.chatCompletions)
+	web := webHandler()
+	s.route(mux, "GET /{$}", web.ServeHTTP)
+	s.route(mux, "GET /static/", web.ServeHTTP)
 	s.handler = s.recoverer(s.auth(mux))
 	return s
 }
@@ -170,8 +176,11 @@ func (s *Server) route(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
 	}))
 }
 
-// public routes need no token (probes and the API description).
-var public = map[string]bool{"/healthz": true, "/readyz": true, "/openapi.json": true}
+// public routes need no token (probes, the API description and the web
+// app's static files, which hold no data: the page asks for the token).
+var public = map[string]bool{"/healthz": true, "/readyz": true, "/openapi.json": true, "/": true}
+
+func isPublic(p string) bool { return public[p] || strings.HasPrefix(p, "/static/") }
 
 func (s *Server) auth(next http.Handler) http.Handler {
 	if s.cfg.Token == "" {
@@ -179,7 +188,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 	}
 	want := []byte("Bearer " + s.cfg.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !public[r.URL.Path] && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+		if !isPublic(r.URL.Path) && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="retinalgpt"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized", "missing or wrong bearer token (send \"Authorization: Bearer TOKEN\")", nil)
 			return

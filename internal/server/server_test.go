@@ -566,7 +566,8 @@ func TestOpenAPI(t *testing.T) {
 		t.Errorf("openapi %q", doc.OpenAPI)
 	}
 	for _, route := range []string{"GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json", "POST /v1/analyses",
-		"GET /v1/analyses/{id}", "GET /v1/analyses/{id}/overlay.png", "POST /v1/chat/completions"} {
+		"GET /v1/analyses/{id}", "GET /v1/analyses/{id}/overlay.png", "GET /v1/analyses/{id}/report.csv",
+		"GET /v1/analyses/{id}/report.html", "GET /", "POST /v1/chat/completions"} {
 		method, path, _ := strings.Cut(route, " ")
 		if _, ok := doc.Paths[path][strings.ToLower(method)]; !ok {
 			t.Errorf("openapi.json does not describe %s", route)
