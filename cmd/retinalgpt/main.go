@@ -119,7 +119,7 @@ qualified clinician.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newAnalyzeCmd(), newBiomarkersCmd(), newEvalCmd(), newVersionCmd(), newAskCmd(), newChatCmd(), newServeCmd())
+	root.AddCommand(newAnalyzeCmd(), newBiomarkersCmd(), newEvalCmd(), newVersionCmd(), newAskCmd(), newChatCmd(), newServeCmd(), newDatasetCmd())
 	return root
 }
 
