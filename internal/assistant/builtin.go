@@ -212,6 +212,9 @@ func (w *writer) answer(q Query) {
 			"Sorry, that is not something this photo's analysis can tell me."))
 		w.say("Try, for example, “what is the cup-to-disc ratio?” or “how tortuous are the vessels?”.")
 	case intent.Overview:
+		if s.Aspect == "guess" {
+			w.say("I am not sure what you asked, so here is the overview; if you meant something specific, name it (for example “the cup-to-disc ratio” or “the image quality”).")
+		}
 		w.overview()
 	case intent.Lesions:
 		w.lesions(s)

@@ -213,6 +213,7 @@ func TestAnswersQuoteOnlyReportNumbers(t *testing.T) {
 	var qs []labelled
 	qs = append(qs, readQuestions(t, "testdata/questions.tsv")...)
 	qs = append(qs, readQuestions(t, "testdata/questions_holdout.tsv")...)
+	qs = append(qs, readQuestions(t, "testdata/questions_blind.tsv")...)
 	for _, name := range []string{"sample_report.json", "future_report.json"} {
 		doc := loadDoc(t, name, nil)
 		b := NewBuiltin(nil)

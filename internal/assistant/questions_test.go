@@ -144,18 +144,47 @@ func TestQuestionSetAccuracy(t *testing.T) {
 	}
 }
 
-// The held-out set was written after tuning and never used to adjust the
-// recognizer; its accuracy is what to expect of new phrasings. It must not
-// fall below the 85% it was accepted at (first measurement: see the log).
-func TestQuestionSetHeldOut(t *testing.T) {
+// The former held-out set was written after the first tuning and measured
+// untouched at 87.3%; its misses were then used to tune the recognizer, so
+// it is now a second tuned set held to the same 95% as questions.tsv.
+func TestQuestionSetFormerHeldOut(t *testing.T) {
 	qs := readQuestions(t, "testdata/questions_holdout.tsv")
 	ia, sa, misses, conf := score(NewBuiltin(nil), qs)
-	t.Logf("held-out set: %d questions, intent accuracy %.1f%%, slot accuracy %.1f%%", len(qs), 100*ia, 100*sa)
+	t.Logf("former held-out set (now tuned): %d questions, intent accuracy %.1f%%, slot accuracy %.1f%%", len(qs), 100*ia, 100*sa)
 	for _, m := range misses {
 		t.Log("  miss " + m)
 	}
 	logConfusion(t, conf)
-	if ia < 0.85 {
-		t.Errorf("held-out intent accuracy %.1f%% below 85%%", 100*ia)
+	if ia < 0.95 {
+		t.Errorf("intent accuracy %.1f%% below 95%%", 100*ia)
+	}
+	if sa < 0.90 {
+		t.Errorf("slot accuracy %.1f%% below 90%%", 100*sa)
 	}
 }
+
+// The blind set was written before the second round of tuning and never
+// used to adjust the recognizer; its accuracy is what to expect of new
+// phrasings. The goal stays 95% (issue 7); the floor below is the figure
+// first measured on it, rounded down (see docs/assistant.md), so the test
+// catches regressions without pretending the goal is met.
+func TestQuestionSetBlind(t *testing.T) {
+	qs := readQuestions(t, "testdata/questions_blind.tsv")
+	if len(qs) < 100 {
+		t.Fatalf("blind set has %d questions, want at least 100", len(qs))
+	}
+	ia, sa, misses, conf := score(NewBuiltin(nil), qs)
+	t.Logf("blind set: %d questions, intent accuracy %.1f%%, slot accuracy %.1f%%", len(qs), 100*ia, 100*sa)
+	for _, m := range misses {
+		t.Log("  miss " + m)
+	}
+	logConfusion(t, conf)
+	if ia < blindFloor {
+		t.Errorf("blind intent accuracy %.1f%% below the %.0f%% floor", 100*ia, 100*blindFloor)
+	}
+}
+
+// blindFloor is just below the blind set's first and only measurement,
+// 93.5% intent (116/124) and 93.4% slot accuracy, taken once after the
+// second tuning round and never tuned on since. The goal remains 95%.
+const blindFloor = 0.93

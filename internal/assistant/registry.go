@@ -203,7 +203,7 @@ var measures = []Measure{
 		Explain:    "where the optic disc (the optic nerve head, where vessels and nerve fibres leave the eye) lies in the photo",
 		Where:      "disc.center"},
 	{Key: "disc_size", Name: "optic disc size", Intent: intent.Disc,
-		Phrases: []string{"disc size", "size of the disc", "disc diameter", "how big is the optic disc", "how large is the optic disc", "optic disc size", "optic disk size", "size of the optic disc", "disk diameter", "optic disc diameter", "disc height", "disc width", "disc area", "how big is the disc", "disk size", "large disc", "small disc", "disc dimensions"},
+		Phrases: []string{"disc size", "size of the disc", "disc diameter", "how big is the optic disc", "how large is the optic disc", "optic disc size", "optic disk size", "size of the optic disc", "disk diameter", "optic disc diameter", "disc height", "disc width", "disc area", "how big is the disc", "disk size", "large disc", "small disc", "disc dimensions", "size of the optic nerve head", "size of the nerve head", "optic nerve head size"},
 		Fields: map[Scope][]Field{{}: {{Path: "disc.height_um", Unit: "µm", Label: "height"}, {Path: "disc.height_px", Unit: "px", Label: "height"},
 			{Path: "disc.width_um", Unit: "µm", Label: "width"}, {Path: "disc.width_px", Unit: "px", Label: "width"},
 			{Path: "disc.area_mm2", Unit: "mm²", Label: "area"}, {Path: "disc.area_px", Unit: "px", Label: "area"},
@@ -248,7 +248,7 @@ var measures = []Measure{
 
 	// Vessels: every vessel measure set (whole tree, arteries, veins; whole photo, zones B and C).
 	{Key: "vessel_density", Name: "vessel density", Intent: intent.Vessels, Unitless: true,
-		Phrases: []string{"vessel density", "vascular density", "density", "dense", "density of vessels", "density of the vessels", "covered by vessels", "covered with vessels", "vessel coverage", "amount of vessels", "vessel area fraction", "vessel fraction"},
+		Phrases: []string{"vessel density", "vascular density", "density", "dense", "density of vessels", "density of the vessels", "covered by vessels", "covered with vessels", "vessel coverage", "amount of vessels", "vessel area fraction", "vessel fraction", "how much vessel"},
 		Fields: map[Scope][]Field{{"all", "whole"}: {{Path: "vessels.density_fov"}}, {"all", "B"}: {{Path: "vessels.zones[zone=B].density"}},
 			{"all", "C"}: {{Path: "vessels.zones[zone=C].density"}}},
 		// The artery and vein sets have only the frame density (AutoMorph's
@@ -297,7 +297,7 @@ var measures = []Measure{
 		Set:     []Field{{Path: "segment_count"}},
 		Explain: "the pieces of centreline between end points and branch points"},
 	{Key: "branch_points", Name: "number of branch points", Intent: intent.Vessels,
-		Phrases: []string{"branch points", "branch point", "branch point count", "how many branches", "number of branches", "branches", "junctions", "number of bifurcations", "how many bifurcations", "forks"},
+		Phrases: []string{"branch points", "branch point", "branch point count", "how many branches", "number of branches", "branches", "junctions", "number of bifurcations", "how many bifurcations", "forks", "branch", "how often do the vessels branch"},
 		Set:     []Field{{Path: "branch_point_count"}},
 		Explain: "places where the vessel centreline splits"},
 	{Key: "end_points", Name: "number of end points", Intent: intent.Vessels,

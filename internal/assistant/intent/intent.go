@@ -205,6 +205,7 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 	has := map[string]bool{}
 	var topic *Entry // the first measure, lesion, disease or term mentioned
 	topicAt := -1
+	measureW := 0
 	for _, m := range ms {
 		has[m.concept] = true
 		switch {
@@ -219,8 +220,16 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 		}
 		switch e.Kind {
 		case KindMeasure:
-			if s.Measure == "" {
-				s.Measure = e.Key
+			// Several measures named: the one named by the longest phrase
+			// wins (ties: the first), and a bare quantity word ("thick",
+			// "width") yields to any measure named by its noun: "how thick
+			// is the neuroretinal rim?" is about the rim.
+			if w := measureWeight(toks[m.start:m.end]); s.Measure == "" || w > measureW {
+				if s.Measure != "" && topic != nil && topic.Kind == KindMeasure {
+					e := e
+					topic, topicAt = &e, m.start
+				}
+				s.Measure, measureW = e.Key, w
 			}
 		case KindLesion:
 			if s.Lesion == "" {
@@ -291,6 +300,20 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 	if has["cue:whatisa"] && !has["cue:interpret"] {
 		whatIs = true
 	}
+	// "does that mean something is wrong?" asks for a judgement, not a
+	// definition: a lone "mean" followed by more words, with a judgement
+	// word, is Interpret ("what does a high CDR mean?" stays Explain).
+	if has["cue:explain"] && has["cue:interpret"] {
+		lone := true
+		for _, m := range ms {
+			if m.concept == "cue:explain" && !(m.end-m.start == 1 && (toks[m.start] == "mean" || toks[m.start] == "means") && m.end < len(toks)) {
+				lone = false
+			}
+		}
+		if lone {
+			has["cue:explain"] = false
+		}
+	}
 	explain := has["cue:explain"] || whatIs
 	if explain && s.Term == "" {
 		switch {
@@ -358,7 +381,34 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 		s.Aspect = "bye"
 		return Greeting, s
 	}
+	// Fallback: no cue matched, but the question is about the photo or
+	// the eye ("what did the camera pick up in my eye?"). Rather than
+	// refuse it as out of scope, answer with the overview and say it was
+	// a guess (Aspect "guess"), so the reply can ask "did you mean…?".
+	for _, t := range toks {
+		if onTopic[t] {
+			s.Aspect = "guess"
+			return Overview, s
+		}
+	}
 	return OutOfScope, s
+}
+
+// onTopic are words that put an otherwise unrecognized question about the
+// photo rather than out of scope.
+var onTopic = map[string]bool{"image": true, "photo": true, "picture": true, "pic": true, "scan": true, "eye": true,
+	"retina": true, "retinal": true, "fundus": true, "ocular": true, "macula": true, "vision": true, "sight": true, "camera": true}
+
+// genericMeasure are quantity words that name a measure only weakly:
+// another measure named in the same question wins over them.
+var genericMeasure = map[string]bool{"thick": true, "how thick": true, "thickness": true, "wide": true, "how wide": true,
+	"width": true, "density": true, "dense": true, "size": true}
+
+func measureWeight(toks []string) int {
+	if genericMeasure[strings.Join(toks, " ")] {
+		return 0
+	}
+	return len(toks)
 }
 
 // correct returns t, or the nearest known word when t is unknown and close

@@ -69,3 +69,22 @@ func TestCorrectAndRecognize(t *testing.T) {
 		}
 	}
 }
+
+func TestFallbackAndMeasureChoice(t *testing.T) {
+	r := New(Vocabulary{
+		{Key: "average_width", Kind: KindMeasure, Intent: Vessels, Phrases: []string{"width", "how thick"}},
+		{Key: "rim", Kind: KindMeasure, Intent: Disc, Phrases: []string{"neuroretinal rim"}},
+	})
+	if got := r.Recognize("how thick is the neuroretinal rim?"); got.Intent != Disc || got.Slots.Measure != "rim" {
+		t.Errorf("rim question: got %s %+v, want disc/rim", got.Intent, got.Slots)
+	}
+	if got := r.Recognize("who took this eye picture"); got.Intent != Overview || got.Slots.Aspect != "guess" {
+		t.Errorf("on-topic fallback: got %s %+v, want overview/guess", got.Intent, got.Slots)
+	}
+	if got := r.Recognize("where can I buy a sofa"); got.Intent == Overview {
+		t.Errorf("off-topic question fell back to overview")
+	}
+	if got := r.Recognize("does that mean something is wrong?"); got.Intent != Interpret {
+		t.Errorf("judgement question: got %s, want interpret", got.Intent)
+	}
+}
