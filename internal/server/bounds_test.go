@@ -123,3 +123,29 @@ func TestBurstBounds(t *testing.T) {
 		t.Errorf("goroutines: %d before the burst, %d after\n%s", before, after, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestRetryAfterEstimate: without a fixed Retry-After the server says how
+// long the waiting work should take, from the measured analysis time.
+func TestRetryAfterEstimate(t *testing.T) {
+	p := &pool{workers: 2, jobs: make(chan *call, 4)}
+	if got := p.retryAfter(5 * time.Second); got != 5*time.Second {
+		t.Errorf("before any analysis: %v, want the 5s fallback", got)
+	}
+	p.observe(2 * time.Second)
+	p.running.Add(2)
+	p.jobs <- &call{}
+	p.jobs <- &call{}
+	if got := p.retryAfter(5 * time.Second); got != 4*time.Second {
+		t.Errorf("4 waiting, 2 s each, 2 workers: %v, want 4s", got)
+	}
+	p.observe(10 * time.Second) // the average moves by an eighth of the difference
+	if got, want := time.Duration(p.meanNs.Load()), 3*time.Second; got != want {
+		t.Errorf("moving average %v, want %v", got, want)
+	}
+	p.running.Add(-2)
+	<-p.jobs
+	<-p.jobs
+	if got := p.retryAfter(5 * time.Second); got != time.Second {
+		t.Errorf("nothing waiting: %v, want the 1s floor", got)
+	}
+}

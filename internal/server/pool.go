@@ -66,6 +66,8 @@ type pool struct {
 	timeout    time.Duration
 	jobs       chan *call
 	running    atomic.Int64
+	workers    int
+	meanNs     atomic.Int64 // moving average of analysis wall time, for Retry-After
 	maxEntries int
 	maxBytes   int64
 	met        *metrics
@@ -88,7 +90,7 @@ type readiness struct {
 
 func newPool(workers, queue, maxEntries int, maxBytes int64, timeout time.Duration, opt analysis.Options, lim fundus.Limits, met *metrics) *pool {
 	p := &pool{
-		opt: opt, lim: lim, timeout: timeout, jobs: make(chan *call, queue),
+		opt: opt, lim: lim, timeout: timeout, jobs: make(chan *call, queue), workers: workers,
 		maxEntries: maxEntries, maxBytes: maxBytes, met: met,
 		inflight: map[string]*call{}, byID: map[string]*entry{}, lru: list.New(), stop: make(chan struct{}),
 	}
@@ -178,6 +180,32 @@ func (p *pool) analyze(ctx context.Context, data []byte, name string) (e *entry,
 
 func (p *pool) queueDepth() int { return len(p.jobs) }
 
+// observe folds one analysis time into the moving average (weight 1/8).
+func (p *pool) observe(d time.Duration) {
+	for {
+		old := p.meanNs.Load()
+		next := int64(d)
+		if old > 0 {
+			next = old + (int64(d)-old)/8
+		}
+		if p.meanNs.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// retryAfter is how long the work already waiting should take to drain:
+// the queue plus the running analyses, times the mean analysis time,
+// shared by the workers; fallback until an analysis has been timed.
+func (p *pool) retryAfter(fallback time.Duration) time.Duration {
+	mean := time.Duration(p.meanNs.Load())
+	if mean <= 0 || p.workers <= 0 {
+		return fallback
+	}
+	wait := time.Duration(p.queueDepth()+int(p.running.Load())) * mean / time.Duration(p.workers)
+	return min(max(wait, time.Second), 2*time.Minute)
+}
+
 func (p *pool) work() {
 	defer p.wg.Done()
 	for {
@@ -199,7 +227,11 @@ func (p *pool) run(c *call) {
 		var res *analysis.Result
 		res, err = p.analyzeBytes(c)
 		p.running.Add(-1)
-		p.met.analysis(res, err, time.Since(start))
+		took := time.Since(start)
+		p.met.analysis(res, err, took)
+		if err == nil {
+			p.observe(took)
+		}
 		if err == nil {
 			e = newEntry(c.sha, res)
 		}

@@ -49,7 +49,7 @@ type Config struct {
 	Timeout      time.Duration    // per request and per analysis; 0: DefaultTimeout
 	CacheEntries int              // analyses kept; 0: DefaultCacheEntries
 	CacheBytes   int64            // estimated memory of analyses kept; 0: DefaultCacheBytes
-	RetryAfter   time.Duration    // Retry-After on 429 and 503; 0: DefaultRetryAfter
+	RetryAfter   time.Duration    // fixed Retry-After on 429 and 503; 0: on 429 the measured time to drain the queue (DefaultRetryAfter until an analysis has been timed)
 	Options      analysis.Options // per-photo analysis options
 	Limits       fundus.Limits    // decode limits
 	Logger       *slog.Logger     // nil: slog.Default()
@@ -85,9 +85,6 @@ func New(cfg Config) *Server {
 	}
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = DefaultCacheBytes
-	}
-	if cfg.RetryAfter <= 0 {
-		cfg.RetryAfter = DefaultRetryAfter
 	}
 	if cfg.Engine == nil {
 		cfg.Engine = assistant.NewBuiltin(nil)
@@ -274,7 +271,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	msg := err.Error()
 	switch status {
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter.Round(time.Second)/time.Second)))
+		after := s.cfg.RetryAfter
+		if after <= 0 {
+			after = DefaultRetryAfter
+			if status == http.StatusTooManyRequests {
+				after = s.pool.retryAfter(DefaultRetryAfter)
+			}
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int((after+time.Second-1)/time.Second)))
 	case http.StatusInternalServerError:
 		s.log.Error("request failed", "path", r.URL.Path, "err", err)
 		msg = "internal error"
