@@ -79,15 +79,7 @@ func newSegmenter(t testing.TB) *Segmenter {
 func TestCupNormalizeMatchesTraining(t *testing.T) {
 	var p cupParity
 	img := infertest.LoadParity(t, "testdata/disccup_parity.json", &p)
-	got := infer.FOVStandardize(img, loadCupModel(t).FOVThreshold)
-	if len(got.Data) != len(p.Input) {
-		t.Fatalf("%d values, want %d", len(got.Data), len(p.Input))
-	}
-	for i := range got.Data {
-		if d := math.Abs(float64(got.Data[i] - p.Input[i])); d > 1e-4 {
-			t.Fatalf("input[%d] = %v, PyTorch had %v", i, got.Data[i], p.Input[i])
-		}
-	}
+	infertest.CheckInput(t, img, loadCupModel(t).FOVThreshold, p.Input)
 }
 
 func TestCupModelMatchesPyTorch(t *testing.T) {

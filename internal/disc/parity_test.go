@@ -61,15 +61,7 @@ func newLocator(t *testing.T) *Locator {
 
 func TestNormalizeMatchesTraining(t *testing.T) {
 	img, p := loadParity(t)
-	got := infer.FOVStandardize(img, loadModel(t).FOVThreshold)
-	if len(got.Data) != len(p.Input) {
-		t.Fatalf("%d values, want %d", len(got.Data), len(p.Input))
-	}
-	for i := range got.Data {
-		if d := math.Abs(float64(got.Data[i] - p.Input[i])); d > 1e-4 {
-			t.Fatalf("input[%d] = %v, PyTorch had %v", i, got.Data[i], p.Input[i])
-		}
-	}
+	infertest.CheckInput(t, img, loadModel(t).FOVThreshold, p.Input)
 }
 
 func TestModelMatchesPyTorch(t *testing.T) {

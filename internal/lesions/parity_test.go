@@ -5,7 +5,6 @@ import (
 	"math"
 	"testing"
 
-	"github.com/retinalgpt/retinalgpt/internal/infer"
 	"github.com/retinalgpt/retinalgpt/internal/infer/infertest"
 	"github.com/retinalgpt/retinalgpt/models"
 )
@@ -42,15 +41,7 @@ func newDetector(t testing.TB) *Detector {
 func TestNormalizeMatchesTraining(t *testing.T) {
 	var p parity
 	img := infertest.LoadParity(t, "testdata/parity.json", &p)
-	got := infer.FOVStandardize(img, loadModel(t).FOVThreshold)
-	if len(got.Data) != len(p.Input) {
-		t.Fatalf("%d values, want %d", len(got.Data), len(p.Input))
-	}
-	for i := range got.Data {
-		if d := math.Abs(float64(got.Data[i] - p.Input[i])); d > 1e-4 {
-			t.Fatalf("input[%d] = %v, PyTorch had %v", i, got.Data[i], p.Input[i])
-		}
-	}
+	infertest.CheckInput(t, img, loadModel(t).FOVThreshold, p.Input)
 }
 
 func TestProbabilitiesMatchPyTorch(t *testing.T) {

@@ -44,12 +44,7 @@ func avModel(t *testing.T) models.Model {
 
 func TestAVNormalizeMatchesTraining(t *testing.T) {
 	img, p := loadAVParity(t)
-	got := infer.FOVStandardize(img, avModel(t).Meta.FOVThreshold)
-	for i := range got.Data {
-		if d := math.Abs(float64(got.Data[i] - p.Input[i])); d > 1e-4 {
-			t.Fatalf("input[%d] = %v, PyTorch had %v", i, got.Data[i], p.Input[i])
-		}
-	}
+	infertest.CheckInput(t, img, avModel(t).Meta.FOVThreshold, p.Input)
 }
 
 func TestAVSegmentMatchesPyTorch(t *testing.T) {

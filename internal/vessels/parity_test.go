@@ -7,7 +7,6 @@ import (
 	"math"
 	"testing"
 
-	"github.com/retinalgpt/retinalgpt/internal/infer"
 	"github.com/retinalgpt/retinalgpt/internal/infer/infertest"
 	"github.com/retinalgpt/retinalgpt/models"
 )
@@ -47,15 +46,7 @@ func TestNormalizeMatchesTraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := infer.FOVStandardize(img, m.Meta.FOVThreshold)
-	if len(got.Data) != len(p.Input) {
-		t.Fatalf("%d values, want %d", len(got.Data), len(p.Input))
-	}
-	for i := range got.Data {
-		if d := math.Abs(float64(got.Data[i] - p.Input[i])); d > 1e-4 {
-			t.Fatalf("input[%d] = %v, PyTorch had %v", i, got.Data[i], p.Input[i])
-		}
-	}
+	infertest.CheckInput(t, img, m.Meta.FOVThreshold, p.Input)
 }
 
 func TestSegmentMatchesPyTorch(t *testing.T) {

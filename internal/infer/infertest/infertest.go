@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"image"
+	"math"
 	"os"
 	"testing"
 
@@ -68,4 +69,21 @@ func LoadParity(t testing.TB, path string, v any) *image.NRGBA {
 		img.Pix[4*i+3] = 255
 	}
 	return img
+}
+
+// CheckInput fails t unless Go's input normalization of img
+// (infer.FOVStandardize with fovThreshold) reproduces want, the tensor the
+// training script computed for the same test card, within 1e-4: every
+// model's parity fixture checks this first.
+func CheckInput(t testing.TB, img *image.NRGBA, fovThreshold int, want []float32) {
+	t.Helper()
+	got := infer.FOVStandardize(img, fovThreshold)
+	if len(got.Data) != len(want) {
+		t.Fatalf("%d values, want %d", len(got.Data), len(want))
+	}
+	for i := range got.Data {
+		if d := math.Abs(float64(got.Data[i] - want[i])); d > 1e-4 {
+			t.Fatalf("input[%d] = %v, PyTorch had %v", i, got.Data[i], want[i])
+		}
+	}
 }
