@@ -220,7 +220,7 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 	}
 	clock.lap(rep, "disc_cup")
 
-	qa = quality.Assess(img.Pix, n.FOV, nil, landmarkOptions(res.Disc))
+	qa = qa.Regrade(landmarkOptions(res.Disc))
 	rep.Quality = qualitySection(qa, !opt.NoQualityGate)
 	rep.Warnings = append(qualityWarnings(qa), rep.Warnings...)
 	clock.add(rep, "quality")

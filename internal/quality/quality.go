@@ -67,6 +67,29 @@ type Options struct {
 type Assessment struct {
 	Modality Modality `json:"modality"`
 	Quality  Quality  `json:"quality"`
+
+	field *fieldMeasures // what Regrade grades again; nil without a field of view
+}
+
+// Regrade is the assessment with the landmark verdicts of opt (whether the
+// disc and fovea were found, known only after the locator has run), graded
+// from the measures Assess already took: no second pass over the pixels.
+func (a Assessment) Regrade(opt Options) Assessment {
+	if a.field == nil {
+		return a // no field of view: the verdict does not depend on landmarks
+	}
+	a.Quality = grade(a.field, opt)
+	a.rejectIfNotFundus()
+	return a
+}
+
+// rejectIfNotFundus keeps the quality measures of a non-fundus image, for
+// the record, but not its grade.
+func (a *Assessment) rejectIfNotFundus() {
+	if !a.Modality.IsFundus {
+		r := rejected(a.Modality.Reasons)
+		a.Quality.Grade, a.Quality.Reasons, a.Quality.RejectScore = r.Grade, r.Reasons, r.RejectScore
+	}
 }
 
 // Accept reports whether the photo may be analysed: a fundus photograph
@@ -184,12 +207,8 @@ func Assess(img image.Image, fov fundus.FOV, fovErr error, opt Options) Assessme
 		return noField(frame, fovErr)
 	}
 	m := measureField(v, fov, b.Dx(), b.Dy())
-	a := Assessment{Modality: modality(frame, m), Quality: grade(&m, opt)}
-	if !a.Modality.IsFundus {
-		// The quality measures stay, for the record; the grade does not.
-		r := rejected(a.Modality.Reasons)
-		a.Quality.Grade, a.Quality.Reasons, a.Quality.RejectScore = r.Grade, r.Reasons, r.RejectScore
-	}
+	a := Assessment{Modality: modality(frame, m), Quality: grade(&m, opt), field: &m}
+	a.rejectIfNotFundus()
 	return a
 }
 

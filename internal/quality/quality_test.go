@@ -97,6 +97,13 @@ func TestLandmarkOptions(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a := Check(img, Options{DiscFound: tc.disc, FoveaFound: tc.fovea})
+			// Regrading the landmark-free verdict must give the same answer
+			// without reading the pixels again.
+			// (%v, not DeepEqual: criteria without a limit hold NaN.)
+			r := Check(img, Options{}).Regrade(Options{DiscFound: tc.disc, FoveaFound: tc.fovea})
+			if got, want := fmt.Sprintf("%+v %+v", r.Modality, r.Quality), fmt.Sprintf("%+v %+v", a.Modality, a.Quality); got != want {
+				t.Errorf("Regrade:\n%s\nwant\n%s", got, want)
+			}
 			if a.Quality.Grade != tc.want {
 				t.Errorf("grade %v, want %v (%q)", a.Quality.Grade, tc.want, a.Quality.Reasons)
 			}
