@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -216,13 +217,7 @@ func printVesselTable(w io.Writer, r *eval.VesselReport, size int) {
 	row("mean per image", r.MeanPerImage, "")
 	tw.Flush()
 	fmt.Fprintf(w, "\nmedian %.2f s per image, %.1f s in all", r.MedianImageS, r.Seconds)
-	for _, im := range r.Images {
-		if !im.MaskGiven {
-			fmt.Fprint(w, "; * FOV detected (no mask file)")
-			break
-		}
-	}
-	fmt.Fprintln(w)
+	fovFootnote(w, slices.ContainsFunc(r.Images, func(im eval.VesselImage) bool { return !im.MaskGiven }))
 }
 
 type evalAVFlags struct {
@@ -358,13 +353,7 @@ func printAVTable(w io.Writer, r *eval.AVReport, model string) {
 	row("mean per image", r.MeanPerImage, "")
 	tw.Flush()
 	fmt.Fprintf(w, "\nmedian %.2f s per image (model), %.1f s in all", r.MedianImageS, r.Seconds)
-	for _, im := range r.Images {
-		if !im.MaskGiven {
-			fmt.Fprint(w, "; * FOV detected (no mask file)")
-			break
-		}
-	}
-	fmt.Fprintln(w)
+	fovFootnote(w, slices.ContainsFunc(r.Images, func(im eval.AVImage) bool { return !im.MaskGiven }))
 }
 
 // progressLine reports an evaluation's progress on one rewritten line of w
@@ -376,4 +365,13 @@ func progressLine(w io.Writer) func(done, total int, id string) {
 			fmt.Fprintln(w)
 		}
 	}
+}
+
+// fovFootnote ends a table's timing line, explaining the * that marks
+// images whose field of view was detected because the folder had no mask.
+func fovFootnote(w io.Writer, detected bool) {
+	if detected {
+		fmt.Fprint(w, "; * FOV detected (no mask file)")
+	}
+	fmt.Fprintln(w)
 }
