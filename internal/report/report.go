@@ -9,7 +9,7 @@ import (
 )
 
 // SchemaVersion is the version of the Report's JSON layout.
-const SchemaVersion = "1.6.0"
+const SchemaVersion = "1.7.0"
 
 // Report is everything one analysis of one photograph found.
 type Report struct {
@@ -29,6 +29,9 @@ type Report struct {
 	Disc    *Disc    `json:"disc,omitempty"`
 	Vessels *Vessels `json:"vessels,omitempty"`
 	Lesions *Lesions `json:"lesions,omitempty"`
+	// Diagnoses are the disease judgements drawn from the other sections
+	// and an image classifier (absent before schema 1.7.0).
+	Diagnoses *Diagnoses `json:"diagnoses,omitempty"`
 	// NotAssessed lists the sections an analysis deliberately left out
 	// (an opt-in stage not requested), so a reader can tell "not looked
 	// for" from "looked for and found nothing".
@@ -430,6 +433,50 @@ type Lesions struct {
 	MaxBoxesPerType   int          `json:"max_boxes_per_type"`
 	Types             []LesionType `json:"types"`
 	Notes             []string     `json:"notes,omitempty"`
+}
+
+// Diagnoses holds every disease judgement with its evidence. Each source
+// of evidence is optional; Sources says which ones were used.
+type Diagnoses struct {
+	Model string `json:"model,omitempty"` // name@version of the classifier, when one ran
+	// Sources lists the evidence used: "classifier", "lesions", "disc_cup",
+	// "quality", "vessels".
+	Sources []string `json:"sources"`
+	// Findings in a fixed order: "dr", "dme", "glaucoma", "cataract",
+	// "abnormal". A finding that could not be judged is absent and listed
+	// in NotJudged with the reason.
+	Findings  []Diagnosis   `json:"findings"`
+	NotJudged []NotAssessed `json:"not_judged,omitempty"`
+	Caveat    string        `json:"caveat"` // "not a diagnosis" wording
+}
+
+// Diagnosis is one disease judgement.
+type Diagnosis struct {
+	Key  string `json:"key"`  // "dr", "dme", "glaucoma", "cataract", "abnormal"
+	Name string `json:"name"` // e.g. "diabetic retinopathy"
+	// Grade is the most probable grade on Scale (ICDR 0-4 for "dr", IDRiD
+	// 0-2 for "dme", 0/1 for the binary ones); Label names it.
+	Grade int    `json:"grade"`
+	Label string `json:"label"` // e.g. "moderate NPDR", "suspect", "absent"
+	Scale string `json:"scale"` // e.g. "ICDR 0-4"
+	// Probabilities per grade, summing to 1 (two entries for binary ones).
+	Probabilities []float64 `json:"probabilities"`
+	// Probability is the probability of the positive finding: referable
+	// DR (grade >= 2) for "dr", any DME risk for "dme", the disease for
+	// the binary ones.
+	Probability float64 `json:"probability"`
+	Positive    bool    `json:"positive"`  // Probability >= Threshold
+	Threshold   float64 `json:"threshold"` // chosen on training folds
+	// Evidence are short, checkable statements with their numbers.
+	Evidence []Evidence `json:"evidence"`
+}
+
+// Evidence is one fact a diagnosis rests on.
+type Evidence struct {
+	Source string   `json:"source"` // one of Diagnoses.Sources
+	Text   string   `json:"text"`   // e.g. "3 haemorrhages in the inferior temporal quadrant"
+	Value  *float64 `json:"value,omitempty"`
+	Unit   string   `json:"unit,omitempty"`
 }
 
 // LesionType is one lesion type's findings.
