@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/retinalgpt/retinalgpt/internal/dataset"
+	"github.com/retinalgpt/retinalgpt/internal/infer"
 	"github.com/retinalgpt/retinalgpt/internal/instruct"
 	"github.com/retinalgpt/retinalgpt/internal/report"
 )
@@ -42,8 +46,11 @@ func TestDatasetBuildDRIVE(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if !strings.Contains(stderr, "[3/3") {
-		t.Errorf("no progress on stderr: %s", stderr)
+	if strings.Contains(stderr, "img/s") {
+		t.Errorf("a progress bar on a stderr that is not a terminal: %s", stderr)
+	}
+	if !strings.Contains(stdout, "sets: ") {
+		t.Errorf("no set summary: %s", stdout)
 	}
 
 	var m instruct.Manifest
@@ -59,6 +66,7 @@ func TestDatasetBuildDRIVE(t *testing.T) {
 	}
 
 	reports := map[string]*report.Report{}
+	nStage2 := 0
 	f, err := os.Open(filepath.Join(out, instruct.FeaturesFile))
 	if err != nil {
 		t.Fatal(err)
@@ -69,13 +77,13 @@ func TestDatasetBuildDRIVE(t *testing.T) {
 		t.Fatalf("features.csv: %v, %d rows", err, len(rows))
 	}
 	hdr := strings.Join(rows[0], ",")
-	for _, c := range []string{"dataset,image,split", "dr_grade", "Fractal_dimension", "Vessel_density", "Artery_Average_width", "Tortuosity_density_zone_b"} {
+	for _, c := range []string{"dataset,image,split,set,id,sha256,phash", "dr_grade", "Fractal_dimension", "Vessel_density", "Artery_Average_width", "Tortuosity_density_zone_b"} {
 		if !strings.Contains(hdr, c) {
 			t.Errorf("features.csv header lacks %s", c)
 		}
 	}
 	for _, r := range rows[1:] {
-		rf, err := os.Open(filepath.Join(cache, r[4]+".json"))
+		rf, err := os.Open(filepath.Join(cache, r[5]+".json"))
 		if err != nil {
 			t.Fatalf("no cached report for %s: %v", r[1], err)
 		}
@@ -87,15 +95,14 @@ func TestDatasetBuildDRIVE(t *testing.T) {
 		reports[r[1]] = rep
 	}
 
-	for _, file := range []string{instruct.Stage1File, instruct.Stage2File} {
+	for _, file := range []string{instruct.Stage1File, instruct.Stage2File, instruct.Stage1ValFile, instruct.Stage2ValFile,
+		instruct.Stage1TestFile, instruct.Stage2TestFile} {
 		var ss []instruct.Sample
 		readJSON(t, filepath.Join(out, file), &ss)
-		if len(ss) != 2 {
-			t.Fatalf("%s: %d samples, want 2", file, len(ss))
-		}
 		lo, hi := 1, 1
-		if file == instruct.Stage2File {
+		if strings.HasPrefix(file, "stage2") {
 			lo, hi = 3, 6
+			nStage2 += len(ss)
 		}
 		for _, s := range ss {
 			if err := s.Validate(lo, hi); err != nil {
@@ -115,10 +122,26 @@ func TestDatasetBuildDRIVE(t *testing.T) {
 				}
 			}
 		}
-		if file == instruct.Stage2File && testing.Verbose() {
+		if strings.HasPrefix(file, "stage2") && len(ss) > 0 && testing.Verbose() {
 			b, _ := json.MarshalIndent(ss[0], "", "  ")
 			t.Logf("%s", b)
 		}
+	}
+	if nStage2 != 2 {
+		t.Errorf("%d stage-2 samples over the three sets, want 2", nStage2)
+	}
+
+	// A second run resumes from the journal: nothing analysed, same data.
+	first, _ := os.ReadFile(filepath.Join(out, instruct.Stage2File))
+	stdout, stderr, code = run(t, "dataset", "build", "--datasets", "drive="+root, "--out", out, "--workers", "2")
+	if code != 0 {
+		t.Fatalf("rerun: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	second, _ := os.ReadFile(filepath.Join(out, instruct.Stage2File))
+	var m2 instruct.Manifest
+	readJSON(t, filepath.Join(out, instruct.ManifestFile), &m2)
+	if m2.Resumed != 3 || string(first) != string(second) {
+		t.Errorf("rerun resumed %d records (want 3), same stage-2 data %v", m2.Resumed, string(first) == string(second))
 	}
 }
 
@@ -138,6 +161,11 @@ func TestDatasetBuildUsage(t *testing.T) {
 		{"dataset", "build", "--out", t.TempDir()},
 		{"dataset", "build", "--datasets", "nosuch=/tmp", "--out", t.TempDir()},
 		{"dataset", "build", "--datasets", "drive", "--out", t.TempDir()},
+		{"dataset", "build", "--datasets", "drive=/tmp", "--out", t.TempDir(), "--shard", "3/3"},
+		{"dataset", "build", "--datasets", "drive=/tmp", "--out", t.TempDir(), "--shard", "1/2", "--shards", "2"},
+		{"dataset", "build", "--datasets", "drive=/tmp", "--out", t.TempDir(), "--rewriter", "gpt"},
+		{"dataset", "merge", "somedir"},
+		{"dataset", "dedup"},
 	} {
 		if _, _, code := run(t, args...); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
@@ -146,3 +174,83 @@ func TestDatasetBuildUsage(t *testing.T) {
 }
 
 var emptyLabels = dataset.Labels{}
+
+// TestDatasetShardFlags: --shard i/n and --shards n with
+// $JOB_COMPLETION_INDEX name the shard.
+func TestDatasetShardFlags(t *testing.T) {
+	for _, c := range []struct {
+		f       datasetBuildFlags
+		env     string
+		i, n    int
+		wantErr bool
+	}{
+		{datasetBuildFlags{}, "", 0, 1, false},
+		{datasetBuildFlags{shard: "2/5"}, "", 2, 5, false},
+		{datasetBuildFlags{shard: "5/5"}, "", 0, 0, true},
+		{datasetBuildFlags{shard: "x"}, "", 0, 0, true},
+		{datasetBuildFlags{shards: 4}, "3", 3, 4, false},
+		{datasetBuildFlags{shards: 4}, "4", 0, 0, true},
+		{datasetBuildFlags{shards: 4}, "", 0, 0, true},
+	} {
+		t.Setenv("JOB_COMPLETION_INDEX", c.env)
+		i, n, err := c.f.shardOf()
+		if (err != nil) != c.wantErr || !c.wantErr && (i != c.i || n != c.n) {
+			t.Errorf("%+v JOB_COMPLETION_INDEX=%q: %d/%d %v", c.f, c.env, i, n, err)
+		}
+	}
+}
+
+// BenchmarkDatasetBuild measures `dataset build` on the first
+// RETINALGPT_BENCH_N (default 4) photos of the shared IDRiD grading set
+// (2144x1424 JPEG), --workers = all CPUs, one model thread each:
+// uncached (every photo analysed) and cached (the Reports already in
+// --cache: hashing, fingerprint, conversations, outputs). It reports
+// images per second and per second per core.
+//
+//	go test -run '^$' -bench DatasetBuild -benchtime 2x ./cmd/retinalgpt/
+func BenchmarkDatasetBuild(b *testing.B) {
+	root := "../../../shared/datasets/idrid/grading"
+	if _, err := os.Stat(root); err != nil {
+		b.Skip("shared IDRiD grading set not found")
+	}
+	if _, err := infer.FindLibrary(""); err != nil {
+		b.Skip("ONNX Runtime not installed")
+	}
+	n := 4
+	if s := os.Getenv("RETINALGPT_BENCH_N"); s != "" {
+		fmt.Sscan(s, &n)
+	}
+	build := func(b *testing.B, out, cache string) {
+		var o, e bytes.Buffer
+		cmd := newRootCmd(&o, &e)
+		cmd.SetArgs([]string{"dataset", "build", "--datasets", "idrid_grading=" + root, "--limit", fmt.Sprint(n),
+			"--out", out, "--cache", cache, "--quiet"})
+		if err := cmd.Execute(); err != nil {
+			b.Fatalf("%v\n%s", err, e.String())
+		}
+	}
+	cores := float64(runtime.NumCPU())
+	for _, cached := range []bool{false, true} {
+		name := "uncached"
+		if cached {
+			name = "cached"
+		}
+		b.Run(name, func(b *testing.B) {
+			warm := b.TempDir()
+			if cached {
+				build(b, b.TempDir(), warm)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				cache := warm
+				if !cached {
+					cache = b.TempDir()
+				}
+				build(b, b.TempDir(), cache)
+			}
+			per := b.Elapsed().Seconds() / float64(b.N)
+			b.ReportMetric(float64(n)/per, "img/s")
+			b.ReportMetric(float64(n)/per/cores, "img/s/core")
+		})
+	}
+}

@@ -5,13 +5,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"hash/fnv"
 	"os"
 	"path/filepath"
-	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/retinalgpt/retinalgpt/internal/dataset"
@@ -20,10 +22,20 @@ import (
 
 // Output file names.
 const (
-	FeaturesFile = "features.csv"
-	Stage1File   = "stage1_alignment.json"
-	Stage2File   = "stage2_instruct.json"
-	ManifestFile = "manifest.json"
+	FeaturesFile        = "features.csv"
+	FeaturesParquetFile = "features.parquet"
+	Stage1File          = "stage1_alignment.json"
+	Stage2File          = "stage2_instruct.json"
+	Stage1ValFile       = "stage1_alignment_val.json"
+	Stage2ValFile       = "stage2_instruct_val.json"
+	Stage1TestFile      = "stage1_alignment_test.json"
+	Stage2TestFile      = "stage2_instruct_test.json"
+	ManifestFile        = "manifest.json"
+	// ShardFile and JournalDir are a build's work: what it was asked to do
+	// and one file per finished record. They stay after the build, so a
+	// killed run resumes and `dataset merge` can combine shards.
+	ShardFile  = "shard.json"
+	JournalDir = "journal"
 )
 
 // Source is one dataset to read: a dataset.Names() name and its root.
@@ -47,10 +59,13 @@ type Software struct {
 }
 
 // Config is one build. Zero values: Workers 1, no Limit, no cache, test
-// splits excluded.
+// splits excluded, one shard, DefaultSplit.
 type Config struct {
 	Sources []Source
-	Out     string
+	// Out receives the outputs, and the journal and shard.json that make
+	// the build resumable. With Shards > 1 it receives only the journal
+	// and shard.json of shard Shard (Merge writes the outputs).
+	Out string
 	// Limit is the most records per dataset (after the test-split
 	// exclusion); 0 means all.
 	Limit   int
@@ -59,14 +74,29 @@ type Config struct {
 	// means no cache.
 	Cache       string
 	IncludeTest bool
-	Analyze     AnalyzeFunc
+	// Shard (0-based) of Shards: this build does the records whose
+	// ShardOf is Shard. Shards 0 or 1 means one build does everything.
+	Shard, Shards int
+	// ExcludeEval are benchmark images (EvalPrints) kept out of the data
+	// with every image found to duplicate them.
+	ExcludeEval []EvalPrint
+	Split       SplitConfig
+	// Rewriter, when set, paraphrases every answer; Verify re-checks it
+	// and a sample whose numbers changed is dropped (and counted).
+	Rewriter Rewriter
+	// RewriterName describes it in the manifest ("openai gpt-4o-mini at …").
+	RewriterName string
+	Analyze      AnalyzeFunc
 	// Classify names a failure's kind ("not_fundus", "bad_image", …);
 	// nil means "error".
 	Classify func(error) string
 	Software Software
 	Command  []string
-	// Progress gets one line per record; nil means none.
-	Progress io.Writer
+	// OnProgress is called after each record (done of total, this
+	// shard's records; resumed ones count as done from the start).
+	OnProgress func(done, total int)
+	// Now is the clock for the manifest's timestamps; nil is time.Now.
+	Now func() time.Time
 }
 
 // Failure is a record whose photo could not be analysed or turned into
@@ -81,60 +111,131 @@ type Failure struct {
 
 // DatasetCounts are one dataset's numbers in the manifest.
 type DatasetCounts struct {
-	Root         string            `json:"root"`
-	Records      int               `json:"records"`
-	ExcludedTest int               `json:"excluded_test_split"`
-	Limited      int               `json:"left_out_by_limit"`
-	Analysed     int               `json:"analysed"`
-	FromCache    int               `json:"from_cache"`
-	Failed       int               `json:"failed"`
+	Root         string `json:"root"`
+	Records      int    `json:"records"`
+	ExcludedTest int    `json:"excluded_test_split"`
+	Limited      int    `json:"left_out_by_limit"`
+	Analysed     int    `json:"analysed"`
+	FromCache    int    `json:"from_cache"`
+	Failed       int    `json:"failed"`
+	// Sets counts analysed records per assigned set (train/val/test).
+	Sets map[string]int `json:"sets,omitempty"`
+	// ExcludedEval are records left out as (duplicates of) --exclude-eval images.
+	ExcludedEval int               `json:"excluded_eval,omitempty"`
 	Problems     []dataset.Problem `json:"problems,omitempty"`
 }
 
-// Manifest describes one build.
+// RewriterCounts are the paraphrase pass's numbers in the manifest.
+type RewriterCounts struct {
+	Engine    string `json:"engine"`
+	Rewritten int    `json:"rewritten_answers"`
+	// DroppedSamples are samples left out because a paraphrase changed,
+	// added or dropped into ungrounded numbers ("stage2 dataset/id: numbers").
+	DroppedSamples []string `json:"dropped_samples"`
+	Dropped        int      `json:"dropped"`
+}
+
+// Manifest describes one build. StartedAt, FinishedAt, Command, Resumed
+// and Shards describe the run, not the data: they are the only fields
+// that differ between an uninterrupted run, a killed and resumed one and
+// merged shards of the same build.
 type Manifest struct {
 	Software   Software                  `json:"software"`
 	Command    []string                  `json:"command"`
 	StartedAt  time.Time                 `json:"started_at"`
 	FinishedAt time.Time                 `json:"finished_at"`
+	Resumed    int                       `json:"resumed"`
+	Shards     int                       `json:"shards"`
 	TestSplits string                    `json:"test_splits"`
 	Datasets   map[string]*DatasetCounts `json:"datasets"`
 	// Labels counts records per label and value (features.csv's cells).
-	Labels        map[string]map[string]int `json:"labels"`
-	Stage1Samples int                       `json:"stage1_samples"`
-	Stage2Samples int                       `json:"stage2_samples"`
+	Labels map[string]map[string]int `json:"labels"`
+	// Sets counts analysed records per assigned set.
+	Sets          map[string]int `json:"sets"`
+	Splits        SplitReport    `json:"splits"`
+	Stage1Samples int            `json:"stage1_samples"`
+	Stage2Samples int            `json:"stage2_samples"`
 	// QuestionKinds counts stage-2 turns per question kind.
 	QuestionKinds map[Kind]int `json:"question_kinds"`
 	// DroppedTurns are stage-2 answers left out because they quoted a
 	// number not found in the Report or labels ("dataset/id kind: numbers").
-	DroppedTurns []string  `json:"dropped_turns,omitempty"`
-	Failures     []Failure `json:"failures"`
-	Outputs      []string  `json:"outputs"`
-	NotDone      []string  `json:"not_done"`
+	DroppedTurns []string        `json:"dropped_turns,omitempty"`
+	Rewriter     *RewriterCounts `json:"rewriter,omitempty"`
+	Failures     []Failure       `json:"failures"`
+	Outputs      []string        `json:"outputs"`
+	NotDone      []string        `json:"not_done"`
 }
 
 // notDone is what issue 9 asks for that this build does not do yet.
 var notDone = []string{
-	"features.parquet (CSV only)",
-	"--rewriter LLM paraphrase pass",
-	"leak-free train/val/test assignment and duplicate/near-duplicate detection; --exclude-eval",
-	"resume after a kill, --shard i/n, dataset merge, Kubernetes Job",
-	"throughput benchmark",
+	"lesion boxes in answers (the build does not run the lesion stage)",
 }
 
-type item struct {
-	rec       dataset.Record
-	image     string // relative LLaVA path: dataset/<path under root>
-	hash      string
-	report    *report.Report
-	fromCache bool
-	fail      *Failure
-	s1, s2    Conversation
+// ShardOf is the shard (0..n-1) that builds a record: an FNV-1a hash of
+// "dataset/id", so a record's shard does not depend on the others.
+func ShardOf(datasetName, id string, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(datasetName + "/" + id))
+	return int(h.Sum64() % uint64(n))
 }
 
-// Run builds the data set as cfg says and returns its manifest. It writes
-// nothing into cfg.Out until every record is done; a cancelled context
-// stops it with ctx.Err() and no output files.
+// planned is one record the build knows of, in the global order.
+type planned struct {
+	rec     dataset.Record
+	image   string // relative LLaVA path: dataset/<path under root>
+	heldOut bool   // official test split, left out: hashed only
+}
+
+// plan loads the sources and lists the records in order with the
+// per-dataset counts.
+func plan(cfg Config) ([]planned, map[string]*DatasetCounts, error) {
+	counts := map[string]*DatasetCounts{}
+	var out []planned
+	for _, src := range cfg.Sources {
+		recs, probs, err := dataset.Load(src.Name, src.Root)
+		if err != nil {
+			return nil, nil, fmt.Errorf("dataset %s: %w", src.Name, err)
+		}
+		if counts[src.Name] != nil {
+			return nil, nil, fmt.Errorf("dataset %s named twice", src.Name)
+		}
+		dc := &DatasetCounts{Root: src.Root, Records: len(recs), Problems: probs}
+		counts[src.Name] = dc
+		kept := 0
+		for _, r := range recs {
+			held := false
+			if r.Split == dataset.SplitTest && !cfg.IncludeTest {
+				dc.ExcludedTest++
+				held = true
+			} else if cfg.Limit > 0 && kept >= cfg.Limit {
+				dc.Limited++
+				continue
+			} else {
+				kept++
+			}
+			rel, err := filepath.Rel(src.Root, r.Image)
+			if err != nil || rel == ".." || filepath.IsAbs(rel) || strings.HasPrefix(rel, "../") {
+				rel = filepath.Base(r.Image)
+			}
+			out = append(out, planned{rec: r, image: filepath.ToSlash(filepath.Join(src.Name, rel)), heldOut: held})
+		}
+	}
+	return out, counts, nil
+}
+
+// Run builds the data set as cfg says and returns its manifest (nil for
+// one shard of several: Merge then writes the outputs).
+//
+// Every finished record is written at once, atomically, to
+// Out/journal/, and what the build was asked to do to Out/shard.json; a
+// run killed or cancelled part-way keeps them, and the same command run
+// again does only the records not in the journal, with outputs
+// byte-identical to an uninterrupted run (apart from the manifest's run
+// fields). The outputs are written, each atomically, only when every
+// record is done; a cancelled context returns ctx.Err().
 func Run(ctx context.Context, cfg Config) (*Manifest, error) {
 	if cfg.Analyze == nil {
 		return nil, errors.New("instruct: no AnalyzeFunc")
@@ -142,7 +243,16 @@ func Run(ctx context.Context, cfg Config) (*Manifest, error) {
 	if cfg.Out == "" {
 		return nil, errors.New("instruct: no output folder")
 	}
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+	shards := max(cfg.Shards, 1)
+	if cfg.Shard < 0 || cfg.Shard >= shards {
+		return nil, fmt.Errorf("instruct: shard %d of %d", cfg.Shard, shards)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	jdir := filepath.Join(cfg.Out, JournalDir)
+	if err := os.MkdirAll(jdir, 0o755); err != nil {
 		return nil, err
 	}
 	if cfg.Cache != "" {
@@ -150,73 +260,86 @@ func Run(ctx context.Context, cfg Config) (*Manifest, error) {
 			return nil, err
 		}
 	}
-	m := &Manifest{Software: cfg.Software, Command: cfg.Command, StartedAt: time.Now().UTC(),
-		Datasets: map[string]*DatasetCounts{}, Labels: map[string]map[string]int{}, QuestionKinds: map[Kind]int{},
-		Failures: []Failure{}, NotDone: notDone}
-	m.TestSplits = "excluded: records of official test splits are left out (--include-test keeps them)"
-	if cfg.IncludeTest {
-		m.TestSplits = "included (--include-test): records of official test splits are in the data"
+	plans, counts, err := plan(cfg)
+	if err != nil {
+		return nil, err
 	}
-	var items []*item
-	for _, src := range cfg.Sources {
-		recs, probs, err := dataset.Load(src.Name, src.Root)
-		if err != nil {
-			return nil, fmt.Errorf("dataset %s: %w", src.Name, err)
+	info := &ShardInfo{Shard: cfg.Shard, Shards: shards, Build: cfg.fingerprint(), Command: cfg.Command,
+		StartedAt: now().UTC(), Datasets: counts, ExcludeEval: cfg.ExcludeEval}
+	if info.ExcludeEval == nil {
+		info.ExcludeEval = []EvalPrint{}
+	}
+	if old, err := ReadShardInfo(cfg.Out); err == nil {
+		if err := old.sameBuild(info); err != nil {
+			return nil, fmt.Errorf("%s holds the journal of another build (%v): remove %s and %s, or choose another --out",
+				cfg.Out, err, filepath.Join(cfg.Out, JournalDir), filepath.Join(cfg.Out, ShardFile))
 		}
-		dc := &DatasetCounts{Root: src.Root, Records: len(recs), Problems: probs}
-		if m.Datasets[src.Name] != nil {
-			return nil, fmt.Errorf("dataset %s named twice", src.Name)
-		}
-		m.Datasets[src.Name] = dc
-		kept := 0
-		for _, r := range recs {
-			if r.Split == dataset.SplitTest && !cfg.IncludeTest {
-				dc.ExcludedTest++
-				continue
-			}
-			if cfg.Limit > 0 && kept >= cfg.Limit {
-				dc.Limited++
-				continue
-			}
-			kept++
-			rel, err := filepath.Rel(src.Root, r.Image)
-			if err != nil || rel == ".." || filepath.IsAbs(rel) || len(rel) > 2 && rel[:3] == "../" {
-				rel = filepath.Base(r.Image)
-			}
-			items = append(items, &item{rec: r, image: filepath.ToSlash(filepath.Join(src.Name, rel))})
+		info.StartedAt = old.StartedAt
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	var mine []int
+	for i, p := range plans {
+		if ShardOf(p.rec.Dataset, p.rec.ID, shards) == cfg.Shard {
+			mine = append(mine, i)
 		}
 	}
+	info.Records = len(mine)
+	if err := WriteJSON(filepath.Join(cfg.Out, ShardFile), info); err != nil {
+		return nil, err
+	}
+	cleanTemps(jdir)
+	cleanTemps(cfg.Out) // outputs a killed run was writing
 
-	workers := max(cfg.Workers, 1)
-	jobs := make(chan *item)
+	// Resume: a journalled entry is kept when its photo is unchanged and
+	// it did not fail for a transient reason.
+	entries := make([]*Entry, len(plans))
+	var todo []int
+	resumed := 0
+	for _, i := range mine {
+		e, err := readEntry(jdir, plans[i].rec)
+		if err == nil && e.Seq == i && e.Image == plans[i].image && e.HeldOut == plans[i].heldOut && sameRecord(e, plans[i].rec) &&
+			(e.Failure == nil || e.Failure.Kind != "error") && unchanged(e, plans[i].rec.Image) {
+			entries[i] = e
+			resumed++
+			continue
+		}
+		todo = append(todo, i)
+	}
+	info.Resumed = resumed
+
+	var done atomic.Int64
+	done.Store(int64(resumed))
+	if cfg.OnProgress != nil {
+		cfg.OnProgress(resumed, len(mine))
+	}
+	jobs := make(chan int)
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	done, start := 0, time.Now()
-	for range workers {
+	var firstErr error
+	var errOnce sync.Once
+	for range max(cfg.Workers, 1) {
 		wg.Go(func() {
-			for it := range jobs {
-				process(ctx, cfg, it)
-				mu.Lock()
-				done++
-				if cfg.Progress != nil {
-					status := "ok"
-					if it.fail != nil {
-						status = "FAILED " + it.fail.Kind + ": " + it.fail.Reason
-					} else if it.fromCache {
-						status = "ok (cached)"
-					}
-					rate := float64(done) / time.Since(start).Seconds()
-					eta := time.Duration(float64(len(items)-done) / rate * float64(time.Second)).Round(time.Second)
-					fmt.Fprintf(cfg.Progress, "[%d/%d %.2f img/s, ETA %s] %s/%s %s\n", done, len(items), rate, eta, it.rec.Dataset, it.rec.ID, status)
+			for i := range jobs {
+				e := process(ctx, cfg, i, plans[i])
+				if e == nil { // cancelled
+					continue
 				}
-				mu.Unlock()
+				if err := writeEntry(jdir, e); err != nil {
+					errOnce.Do(func() { firstErr = err })
+					continue
+				}
+				entries[i] = e
+				n := done.Add(1)
+				if cfg.OnProgress != nil {
+					cfg.OnProgress(int(n), len(mine))
+				}
 			}
 		})
 	}
 feed:
-	for _, it := range items {
+	for _, i := range todo {
 		select {
-		case jobs <- it:
+		case jobs <- i:
 		case <-ctx.Done():
 			break feed
 		}
@@ -226,63 +349,119 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return m, write(cfg, m, items)
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	info.Complete = true
+	info.FinishedAt = now().UTC()
+	if err := WriteJSON(filepath.Join(cfg.Out, ShardFile), info); err != nil {
+		return nil, err
+	}
+	if shards > 1 {
+		return nil, nil
+	}
+	var es []*Entry
+	for _, i := range mine {
+		es = append(es, entries[i])
+	}
+	return finalize(cfg.Out, []*ShardInfo{info}, es, cfg.Split, cfg.RewriterName, now)
 }
 
-// process analyses one record (or reads its cached Report) and renders
-// its conversations; any failure lands in it.fail.
-func process(ctx context.Context, cfg Config, it *item) {
-	fail := func(kind string, err error) {
+// sameRecord reports whether the journalled entry has the record's
+// current labels, split and group (a label file may have been corrected).
+func sameRecord(e *Entry, r dataset.Record) bool {
+	a, _ := json.Marshal(e.Labels)
+	b, _ := json.Marshal(r.Labels)
+	return bytes.Equal(a, b) && e.OfficialSplit == r.Split && e.Group == r.Group && e.Path == r.Image
+}
+
+// unchanged reports whether the file still has the journalled content.
+func unchanged(e *Entry, path string) bool {
+	if e.SHA256 == "" {
+		return false // unreadable before: try again
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]) == e.SHA256
+}
+
+// process hashes one record's photo, analyses it (or reads its cached
+// Report) and renders its conversations; failures land in the entry. It
+// returns nil when ctx was cancelled during the analysis.
+func process(ctx context.Context, cfg Config, seq int, p planned) *Entry {
+	e := &Entry{Seq: seq, Dataset: p.rec.Dataset, ID: p.rec.ID, Image: p.image, Path: p.rec.Image,
+		OfficialSplit: p.rec.Split, Group: p.rec.Group, Labels: p.rec.Labels, HeldOut: p.heldOut}
+	fail := func(kind string, err error) *Entry {
 		if kind == "" {
 			kind = "error"
 			if cfg.Classify != nil {
 				kind = cfg.Classify(err)
 			}
 		}
-		it.fail = &Failure{Dataset: it.rec.Dataset, ID: it.rec.ID, Image: it.rec.Image, Kind: kind, Reason: err.Error()}
+		e.Failure = &Failure{Dataset: p.rec.Dataset, ID: p.rec.ID, Image: p.rec.Image, Kind: kind, Reason: err.Error()}
+		return e
 	}
-	data, err := os.ReadFile(it.rec.Image)
+	data, err := os.ReadFile(p.rec.Image)
 	if err != nil {
-		fail("unreadable", err)
-		return
+		return fail("unreadable", err)
 	}
 	sum := sha256.Sum256(data)
-	it.hash = hex.EncodeToString(sum[:])
+	e.SHA256 = hex.EncodeToString(sum[:])
+	e.PHash, e.Thumb, _ = Fingerprint(data, filepath.Base(p.rec.Image)) // an undecodable photo fails below
+	if p.heldOut {
+		return e
+	}
+	var rep *report.Report
 	cachePath := ""
 	if cfg.Cache != "" {
-		cachePath = filepath.Join(cfg.Cache, it.hash+".json")
+		cachePath = filepath.Join(cfg.Cache, e.SHA256+".json")
 		if f, err := os.Open(cachePath); err == nil {
-			rep, err := report.Decode(f)
+			r, err := report.Decode(f)
 			f.Close()
 			if err == nil {
-				it.report, it.fromCache = rep, true
+				rep, e.FromCache = r, true
 			}
 		}
 	}
-	if it.report == nil {
-		rep, err := cfg.Analyze(ctx, data, filepath.Base(it.rec.Image))
+	if rep == nil {
+		r, err := cfg.Analyze(ctx, data, filepath.Base(p.rec.Image))
 		if err != nil {
 			if ctx.Err() != nil {
-				return
+				return nil
 			}
-			fail("", err)
-			return
+			return fail("", err)
 		}
-		it.report = rep
+		rep = r
 		if cachePath != "" {
 			if b, err := encodeReport(rep); err == nil {
 				_ = WriteFileAtomic(cachePath, b) // a cache that cannot be written only costs time
 			}
 		}
 	}
-	id := it.rec.Dataset + "/" + it.rec.ID
-	if it.s1, err = Stage1(ctx, id, it.image, it.hash, it.report, it.rec.Labels); err != nil {
-		fail("conversation", err)
-		return
+	id := p.rec.Dataset + "/" + p.rec.ID
+	s1, err := Stage1(ctx, id, p.image, e.SHA256, rep, p.rec.Labels)
+	if err != nil {
+		return fail("conversation", err)
 	}
-	if it.s2, err = Stage2(ctx, id, it.image, it.hash, it.report, it.rec.Labels); err != nil {
-		fail("conversation", err)
+	s2, err := Stage2(ctx, id, p.image, e.SHA256, rep, p.rec.Labels)
+	if err != nil {
+		return fail("conversation", err)
 	}
+	e.Kinds, e.Dropped = s2.Kinds, s2.Dropped
+	e.Stage1, e.Stage2 = &s1.Sample, &s2.Sample
+	if cfg.Rewriter != nil {
+		if err := rewriteEntry(ctx, cfg.Rewriter, e, rep, s1, s2); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fail("error", fmt.Errorf("rewriter: %w", err))
+		}
+	}
+	e.Row = featureRow(e, rep)
+	return e
 }
 
 func encodeReport(r *report.Report) ([]byte, error) {
@@ -291,61 +470,4 @@ func encodeReport(r *report.Report) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
-}
-
-// write fills the manifest's counts and writes the four files, each
-// atomically, the manifest last.
-func write(cfg Config, m *Manifest, items []*item) error {
-	rows := [][]string{FeatureHeader()}
-	s1, s2 := []Sample{}, []Sample{}
-	for _, it := range items {
-		dc := m.Datasets[it.rec.Dataset]
-		if it.fail != nil {
-			dc.Failed++
-			m.Failures = append(m.Failures, *it.fail)
-			continue
-		}
-		dc.Analysed++
-		if it.fromCache {
-			dc.FromCache++
-		}
-		row := featureRow(it)
-		rows = append(rows, row)
-		for i, name := range labelColumns {
-			v := row[5+i]
-			if v == "" {
-				continue
-			}
-			if m.Labels[name] == nil {
-				m.Labels[name] = map[string]int{}
-			}
-			m.Labels[name][v]++
-		}
-		s1 = append(s1, it.s1.Sample)
-		s2 = append(s2, it.s2.Sample)
-		for _, k := range it.s2.Kinds {
-			m.QuestionKinds[k]++
-		}
-		for _, d := range it.s2.Dropped {
-			m.DroppedTurns = append(m.DroppedTurns, it.rec.Dataset+"/"+it.rec.ID+" "+d)
-		}
-	}
-	sort.SliceStable(m.Failures, func(i, j int) bool { return m.Failures[i].Dataset < m.Failures[j].Dataset })
-	m.Stage1Samples, m.Stage2Samples = len(s1), len(s2)
-	csvData, err := encodeCSV(rows)
-	if err != nil {
-		return err
-	}
-	if err := WriteFileAtomic(filepath.Join(cfg.Out, FeaturesFile), csvData); err != nil {
-		return err
-	}
-	if err := WriteJSON(filepath.Join(cfg.Out, Stage1File), s1); err != nil {
-		return err
-	}
-	if err := WriteJSON(filepath.Join(cfg.Out, Stage2File), s2); err != nil {
-		return err
-	}
-	m.Outputs = []string{FeaturesFile, Stage1File, Stage2File, ManifestFile}
-	m.FinishedAt = time.Now().UTC()
-	return WriteJSON(filepath.Join(cfg.Out, ManifestFile), m)
 }

@@ -61,12 +61,13 @@ func opt(p *float64, prec int) string {
 	return strconv.FormatFloat(*p, 'f', prec, 64)
 }
 
-// FeatureHeader is features.csv's header: dataset, image, split, the
+// FeatureHeader is features.csv's header: dataset, image, split (as
+// published), set (assigned: train/val/test), id, sha256, phash, the
 // labels, then AutoMorph-named columns (all vessels, Artery_, Vein_, then
 // the same with _zone_b and _zone_c, CRAE/CRVE/AVR Knudtson in zone B),
 // then RetinalGPT's own (quality, disc, calibration, lesion counts).
 func FeatureHeader() []string {
-	h := []string{"dataset", "image", "split", "id", "sha256"}
+	h := []string{"dataset", "image", "split", "set", "id", "sha256", "phash"}
 	h = append(h, labelColumns...)
 	for _, z := range []string{"", "_zone_b", "_zone_c"} {
 		for _, p := range []string{"", "Artery_", "Vein_"} {
@@ -81,11 +82,21 @@ func FeatureHeader() []string {
 	return h
 }
 
-// featureRow lays out one analysed record under FeatureHeader.
-func featureRow(it *item) []string {
-	rep := it.report
-	row := []string{it.rec.Dataset, it.image, it.rec.Split, it.rec.ID, it.hash}
-	row = append(row, labelCells(it.rec.Labels)...)
+// Columns of FeatureHeader that the build fills or reads.
+const (
+	colSet    = 3
+	colLabels = 7
+)
+
+// featureRow lays out one analysed record under FeatureHeader; the set
+// cell is left empty until the splits are known.
+func featureRow(e *Entry, rep *report.Report) []string {
+	ph := ""
+	if len(e.PHash) > 0 {
+		ph = e.PHash[0]
+	}
+	row := []string{e.Dataset, e.Image, e.OfficialSplit, "", e.ID, e.SHA256, ph}
+	row = append(row, labelCells(e.Labels)...)
 	var v *report.Vessels = rep.Vessels
 	measures := func(m *report.VesselMeasures) {
 		for _, c := range autoMorph {

@@ -274,6 +274,9 @@ type Conversation struct {
 	Sample  Sample
 	Kinds   []Kind
 	Dropped []string // "kind: number"
+	// Derived are the numbers the engine derived from the Report in
+	// these answers (Verify's extra values), for re-checking a rewrite.
+	Derived []float64
 }
 
 // Stage1 builds the one-turn description of a record: the engine's
@@ -299,7 +302,7 @@ func Stage1(ctx context.Context, id, image, hash string, rep *report.Report, l d
 	if ls := LabelSummary(l); ls != "" {
 		text += " " + ls
 	}
-	c := Conversation{Kinds: []Kind{KindOverview}}
+	c := Conversation{Kinds: []Kind{KindOverview}, Derived: derived}
 	if bad := Verify(text, rep, l, derived...); len(bad) > 0 {
 		return Conversation{}, fmt.Errorf("stage 1 description quotes numbers not in the report or labels: %v", bad)
 	}
@@ -342,6 +345,7 @@ func Stage2(ctx context.Context, id, image, hash string, rep *report.Report, l d
 		}
 		msgs = append(msgs, Message{FromHuman, q.Text}, Message{FromGPT, ans})
 		c.Kinds = append(c.Kinds, q.Kind)
+		c.Derived = append(c.Derived, derived...)
 	}
 	if len(msgs)/2 < 3 {
 		return Conversation{}, fmt.Errorf("only %d verified turns (dropped %v)", len(msgs)/2, c.Dropped)

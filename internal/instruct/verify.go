@@ -21,7 +21,8 @@ var engineConstants = map[string]bool{"1800": true, "1.8": true, "1.5": true, "2
 var numberToken = regexp.MustCompile(`\d+(?:\.\d+)*%?`)
 
 // Verify returns the numbers in text that are neither a value of rep or
-// l (at the precision the text gives; a percentage as the value × 100),
+// l (at the precision the text gives; a percentage as the value × 100 or
+// as written in a Report string),
 // nor one of extra (values the engine derived from the Report), nor one of
 // the engine's fixed constants. Empty means every number is grounded.
 func Verify(text string, rep *report.Report, l dataset.Labels, extra ...float64) []string {
@@ -34,7 +35,9 @@ func Verify(text string, rep *report.Report, l dataset.Labels, extra ...float64)
 		if loc[0] > 0 && isWordByte(text[loc[0]-1]) || loc[1] < len(text) && isWordByte(text[loc[1]]) {
 			continue
 		}
-		if engineConstants[tok] || grounded(tok, vals) {
+		// A dotted triple (1.7.0) is a software or schema version the
+		// engine names, never a measurement.
+		if engineConstants[tok] || strings.Count(tok, ".") == 2 && !strings.HasSuffix(tok, "%") || grounded(tok, vals) {
 			continue
 		}
 		bad = append(bad, tok)
@@ -62,10 +65,9 @@ func grounded(tok string, vals []float64) bool {
 	}
 	tol := 0.5*math.Pow(10, -float64(dec)) + 1e-9
 	for _, v := range vals {
-		if pct {
-			v *= 100
-		}
-		if math.Abs(math.Abs(v)-x) <= tol {
+		// A percentage is a fraction × 100, or a number the Report's own
+		// text already wrote as a percentage.
+		if pct && math.Abs(math.Abs(v*100)-x) <= tol || math.Abs(math.Abs(v)-x) <= tol {
 			return true
 		}
 	}
