@@ -1,14 +1,24 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/retinalgpt/retinalgpt/assets/sample"
 	"github.com/retinalgpt/retinalgpt/internal/analysis"
 	"github.com/retinalgpt/retinalgpt/internal/infer"
 	"github.com/retinalgpt/retinalgpt/internal/server"
@@ -58,5 +68,195 @@ func TestServeLifecycle(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		t.Errorf("serve: %v", err)
+	}
+}
+
+func TestServeBadEngine(t *testing.T) {
+	_, stderr, code := run(t, "serve", "--addr", "127.0.0.1:0", "--engine", "bogus")
+	if code != exitUsage {
+		t.Errorf("serve --engine bogus: exit %d, %q", code, stderr)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var servingOn = regexp.MustCompile(`serving on (http://\S+) `)
+
+// startServe runs `retinalgpt serve args...` on a free port until the
+// returned stop is called, and waits until the models are loaded.
+func startServe(t *testing.T, args ...string) (base string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	cmd := newRootCmd(&out, &errb)
+	cmd.SetArgs(append([]string{"serve", "--addr", "127.0.0.1:0"}, args...))
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	stop = func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("serve: %v\n%s", err, errb.String())
+		}
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if m := servingOn.FindStringSubmatch(errb.String()); m != nil && base == "" {
+			base = m[1]
+		}
+		if base != "" {
+			if resp, err := http.Get(base + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return base, stop
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	t.Fatalf("serve did not get ready: %s", errb.String())
+	return "", nil
+}
+
+func listFiles(t *testing.T, dirs ...string) []string {
+	t.Helper()
+	var out []string
+	for _, d := range dirs {
+		filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
+			if err == nil && !e.IsDir() {
+				out = append(out, p)
+			}
+			return err
+		})
+	}
+	return out
+}
+
+// TestServeStore runs `serve` with the real models: without --store an
+// upload and a chat write no file (HOME, TMPDIR and the working directory
+// stay empty); with --store the photo and its report are written by id,
+// and after a restart the report is served from the store.
+func TestServeStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every model")
+	}
+	requireORT(t)
+	lib, err := infer.FindLibrary("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ONNXRUNTIME_LIB", lib) // found before HOME moves
+	home, tmp, cwd := t.TempDir(), t.TempDir(), t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("TMPDIR", tmp)
+	t.Chdir(cwd)
+	photo := sample.Photo()
+	post := func(base string) string {
+		t.Helper()
+		resp, err := http.Post(base+"/v1/analyses?name=eye.jpg", "image/jpeg", bytes.NewReader(photo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("upload: %d %s", resp.StatusCode, b)
+		}
+		return strings.TrimPrefix(resp.Header.Get("Location"), "/v1/analyses/")
+	}
+
+	base, stop := startServe(t)
+	id := post(base)
+	chat := `{"stream":true,"messages":[{"role":"user","content":[{"type":"text","text":"what is the CDR?"},{"type":"image_url","image_url":{"url":"data:image/jpeg;base64,` +
+		base64.StdEncoding.EncodeToString(photo) + `"}}]}]}`
+	resp, err := http.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(chat))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("chat: %v %v", resp, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	stop()
+	if files := listFiles(t, home, tmp, cwd); len(files) > 0 {
+		t.Errorf("serve without --store wrote %v", files)
+	}
+
+	store := filepath.Join(t.TempDir(), "store")
+	base, stop = startServe(t, "--store", store)
+	if got := post(base); got != id {
+		t.Fatalf("id %s, before %s", got, id)
+	}
+	stop()
+	files := listFiles(t, store)
+	slices.Sort(files)
+	if want := []string{filepath.Join(store, id+".jpg"), filepath.Join(store, id+".json")}; !slices.Equal(files, want) {
+		t.Fatalf("store holds %v, want %v", files, want)
+	}
+	base, stop = startServe(t, "--store", store)
+	defer stop()
+	resp, err = http.Get(base + "/v1/analyses/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Contains(b, []byte(`"id": "`+id+`"`)) {
+		t.Errorf("report after a restart: %d %.200s", resp.StatusCode, b)
+	}
+}
+
+// TestServeEngineFlag: `serve --engine openai` answers the chat with the
+// configured LLM (a scripted OpenAI-compatible server), and the answer
+// carries who answered and the region it talks about.
+func TestServeEngineFlag(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every model")
+	}
+	requireORT(t)
+	const want = "The vertical cup-to-disc ratio is 0.359."
+	url, _ := fakeLLM(t, want, 0)
+	base, stop := startServe(t, "--engine", "openai", "--llm-url", url, "--llm-model", "fake")
+	defer stop()
+	body := `{"messages":[{"role":"user","content":[{"type":"text","text":"what is the CDR?"},{"type":"image_url","image_url":{"url":"data:image/jpeg;base64,` +
+		base64.StdEncoding.EncodeToString(sample.Photo()) + `"}}]}]}`
+	resp, err := http.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var c struct {
+		Choices []struct {
+			Message struct{ Content string } `json:"message"`
+		} `json:"choices"`
+		RetinalGPT struct {
+			Engine     string `json:"engine"`
+			Highlights []struct {
+				Kind string `json:"kind"`
+			} `json:"highlights"`
+		} `json:"retinalgpt"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || resp.StatusCode != 200 || len(c.Choices) != 1 {
+		t.Fatalf("chat: %d %v", resp.StatusCode, err)
+	}
+	if c.Choices[0].Message.Content != want || c.RetinalGPT.Engine != "openai" {
+		t.Errorf("answer %q by %q, want the LLM's %q", c.Choices[0].Message.Content, c.RetinalGPT.Engine, want)
+	}
+	if len(c.RetinalGPT.Highlights) != 1 || c.RetinalGPT.Highlights[0].Kind != "disc" {
+		t.Errorf("highlights %+v, want the disc", c.RetinalGPT.Highlights)
 	}
 }

@@ -149,3 +149,53 @@ func TestRetryAfterEstimate(t *testing.T) {
 		t.Errorf("nothing waiting: %v, want the 1s floor", got)
 	}
 }
+
+// TestUploadSlots: beyond MaxUploads, a request with a photo (upload or
+// chat) gets 429 too_many_uploads with Retry-After before its body is
+// read, so bodies in memory stay within MaxUploads × MaxBodyBytes; a slot
+// is given back when its request ends.
+func TestUploadSlots(t *testing.T) {
+	f := &fake{started: make(chan string, 4), block: make(chan struct{})}
+	_, ts := newTest(t, Config{Analyzer: f, Workers: 1, Queue: 8, MaxUploads: 2})
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			do(t, "POST", ts.URL+"/v1/analyses", "", "image/png", testPNG(t, 90+i))
+		}()
+	}
+	<-f.started // one analysing; wait until the other is queued
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, m := do(t, "GET", ts.URL+"/metrics", "", "", nil)
+		if bytes.Contains(m, []byte("retinalgpt_uploads_in_progress 2\n")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("two uploads not in progress:\n%s", m)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// A body that never ends: refused without being read.
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, _ := http.NewRequest("POST", ts.URL+"/v1/analyses", pr)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || errorCode(t, b).Error.Code != "too_many_uploads" {
+		t.Errorf("third upload: %d %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), b)
+	}
+	if resp, b := do(t, "POST", ts.URL+"/v1/chat/completions", "", "application/json", chatBody(t, testPNG(t, 93), false, "hi")); resp.StatusCode != 429 {
+		t.Errorf("chat beyond the slots: %d %s", resp.StatusCode, b)
+	}
+	close(f.block)
+	wg.Wait()
+	if resp, b := do(t, "POST", ts.URL+"/v1/analyses", "", "image/png", testPNG(t, 94)); resp.StatusCode != 201 {
+		t.Errorf("after the slots were given back: %d %s", resp.StatusCode, b)
+	}
+}

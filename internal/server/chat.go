@@ -116,12 +116,27 @@ type chatGrounding struct {
 	Intent     string              `json:"intent"`
 	Grounded   []assistant.Value   `json:"grounded"`
 	Missing    []assistant.Missing `json:"missing,omitempty"`
+	// Highlights are the regions of the photo the answer talks about
+	// (highlight.go), for a client to draw.
+	Highlights []Highlight `json:"highlights,omitempty"`
+	// Engine wrote the answer ("builtin", "ollama", "openai"); Ungrounded
+	// are numbers in an LLM's text found in no tool result; Note says why
+	// the answer is not the configured engine's (a fallback).
+	Engine     string   `json:"engine,omitempty"`
+	Ungrounded []string `json:"ungrounded,omitempty"`
+	Note       string   `json:"note,omitempty"`
 }
 
 // defaultQuestion is asked when the last user message has only the image.
 const defaultQuestion = "Give me an overview of this photo."
 
 func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
+	release, err := s.admit()
+	if err != nil {
+		s.refuse(w, r, err)
+		return
+	}
+	defer release()
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 	var req chatRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
@@ -133,15 +148,20 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var image []byte
-	var questions []string
+	var turns []assistant.Turn
+	users := 0
 	for _, m := range req.Messages {
-		if m.Role != "user" {
-			continue // system and assistant turns: the engine replays the user turns itself
+		if m.Role != "user" && m.Role != "assistant" {
+			continue // system and tool turns: the engine has its own instructions
 		}
 		text, imgs, err := m.parts()
 		if err != nil {
 			s.fail(w, r, err)
 			return
+		}
+		if m.Role == "assistant" {
+			turns = append(turns, assistant.Turn{Role: assistant.Assistant, Text: text})
+			continue
 		}
 		if len(imgs) > 0 && image == nil {
 			if image, err = decodeDataURI(imgs[0]); err != nil {
@@ -149,9 +169,10 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		questions = append(questions, text)
+		turns = append(turns, assistant.Turn{Role: assistant.User, Text: text})
+		users++
 	}
-	if len(questions) == 0 {
+	if users == 0 {
 		s.fail(w, r, fmt.Errorf("%w: no user message", errBadRequest))
 		return
 	}
@@ -164,7 +185,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ans, err := s.answer(r.Context(), e, questions)
+	ans, err := s.answer(r.Context(), e, turns)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -175,7 +196,8 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	c := chatCompletion{
 		ID: "chatcmpl-" + e.id + fmt.Sprintf("-%d", time.Now().UnixNano()), Created: time.Now().Unix(), Model: model,
-		RetinalGPT: &chatGrounding{AnalysisID: e.id, Intent: string(ans.Query.Intent), Grounded: ans.Grounded, Missing: ans.Missing},
+		RetinalGPT: &chatGrounding{AnalysisID: e.id, Intent: string(ans.Query.Intent), Grounded: ans.Grounded, Missing: ans.Missing,
+			Highlights: highlights(e.report, ans), Engine: ans.Engine, Ungrounded: ans.Ungrounded, Note: ans.Note},
 	}
 	if req.Stream {
 		s.stream(w, c, ans.Text)
@@ -189,22 +211,42 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, c)
 }
 
-// answer replays the user turns through the engine, so that a follow-up
-// ("and the veins?") resolves against the engine's own earlier answers,
-// and returns the answer to the last.
-func (s *Server) answer(ctx context.Context, e *entry, questions []string) (assistant.Answer, error) {
+// answer answers the last user turn. The built-in responder keeps no
+// text of its own earlier answers, only their structure, so the user
+// turns are replayed through it: a follow-up ("and the veins?") then
+// resolves against its own earlier answers. Any other engine (an LLM)
+// gets the conversation as the client sent it, assistant turns included,
+// and is asked once.
+func (s *Server) answer(ctx context.Context, e *entry, turns []assistant.Turn) (assistant.Answer, error) {
+	last := -1
+	for i, t := range turns {
+		if t.Role == assistant.User {
+			last = i
+		}
+	}
+	turns = turns[:last+1] // nothing after the question answered
+	if strings.TrimSpace(turns[last].Text) == "" {
+		turns[last].Text = defaultQuestion
+	}
 	sess, err := assistant.NewSession(s.cfg.Engine, e.report)
 	if err != nil {
 		return assistant.Answer{}, err
 	}
+	if _, builtin := s.cfg.Engine.(*assistant.Builtin); !builtin {
+		sess.Conv.Turns = turns
+		return s.cfg.Engine.Respond(ctx, &sess.Conv, sess.Doc)
+	}
 	var a assistant.Answer
-	for i, q := range questions {
-		if strings.TrimSpace(q) == "" && i == len(questions)-1 {
-			q = defaultQuestion
+	for _, t := range turns {
+		if t.Role != assistant.User {
+			continue
 		}
-		if a, err = sess.Ask(ctx, q); err != nil {
+		if a, err = sess.Ask(ctx, t.Text); err != nil {
 			return assistant.Answer{}, err
 		}
+	}
+	if a.Engine == "" {
+		a.Engine = "builtin"
 	}
 	return a, nil
 }

@@ -32,7 +32,8 @@ const LoadEnv = "RETINALGPT_LOAD"
 // TestLoad measures the server with the real models: a steady run at the
 // pool's capacity (analyses per minute, p50/p99 latency of the accepted
 // uploads), then a burst of 50 distinct concurrent uploads (201 against
-// 429, peak memory, the cache bound). Opt in with RETINALGPT_LOAD=1;
+// 429, peak memory, the cache bound), then 50 concurrent uploads to a
+// server whose queue holds them all (peak memory with 50 in the pool). Opt in with RETINALGPT_LOAD=1;
 // RETINALGPT_LOAD_SECONDS sets the steady run (default 60) and
 // RETINALGPT_LOAD_WORKERS the workers (default: the server's).
 //
@@ -69,7 +70,9 @@ func TestLoad(t *testing.T) {
 		runtime.NumCPU(), loadavg(), cfg.Workers, cfg.Queue, cfg.CacheEntries, cfg.CacheBytes>>20, cfg.Timeout)
 
 	const burst = 50
-	photos := loadPhotos(t, 200+burst)
+	photos := loadPhotos(t, 200+2*burst)
+	held := photos[len(photos)-burst:]
+	photos = photos[:len(photos)-burst]
 	next := atomic.Int64{}
 	photo := func() []byte {
 		i := next.Add(1) - 1
@@ -221,9 +224,84 @@ func TestLoad(t *testing.T) {
 	if n1 > cfg.CacheEntries || (n1 > 1 && b1 > cfg.CacheBytes) {
 		t.Errorf("cache %d entries / %d bytes beyond its bounds", n1, b1)
 	}
-	fmt.Printf("LOAD cpus=%d workers=%d analyses_per_min=%.1f p50=%v p99=%v burst_201=%d burst_429=%d peak_rss_mib=%d\n",
+	peakAll := procStatus("VmHWM")
+
+	// (c) Held: 50 concurrent uploads to a server told to hold them all
+	// (--queue 50, a timeout long enough for the last one), so that all 50
+	// are in the pool at once: what 50 concurrent uploads cost in memory.
+	// The first server's cache is emptied first, so the peak is this
+	// phase's own; VmHWM is reset (clear_refs 5) where the kernel allows.
+	s.pool.mu.Lock()
+	s.pool.lru.Init()
+	clear(s.pool.byID)
+	s.pool.bytes = 0
+	s.pool.mu.Unlock()
+	runtime.GC()
+	debug.FreeOSMemory()
+	base := procStatus("VmRSS")
+	hwmReset := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+	s2, ts2 := newTest(t, Config{Analyzer: an, Workers: workers, Queue: burst, Timeout: 15 * time.Minute})
+	cfg2 := s2.cfg
+	client2 := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: burst}, Timeout: cfg2.Timeout + 30*time.Second}
+	mem = newMemWatch()
+	heldCodes := map[int]int{}
+	var heldLat []time.Duration
+	var maxHeld2 atomic.Int64
+	done2 := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done2:
+				return
+			case <-time.After(5 * time.Millisecond):
+				s2.pool.mu.Lock()
+				h := int64(len(s2.pool.inflight))
+				s2.pool.mu.Unlock()
+				if h > maxHeld2.Load() {
+					maxHeld2.Store(h)
+				}
+			}
+		}
+	}()
+	start = time.Now()
+	for _, body := range held {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			resp, err := client2.Post(ts2.URL+"/v1/analyses", "image/jpeg", bytes.NewReader(body))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Errorf("held upload: %v", err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			heldCodes[resp.StatusCode]++
+			if resp.StatusCode == http.StatusCreated {
+				heldLat = append(heldLat, time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	close(done2)
+	heldElapsed := time.Since(start)
+	heldPeak := mem.peakAndReset()
+	mem.stop()
+	heldHWM := procStatus("VmHWM")
+	n2, b2 := s2.pool.cacheStats()
+	heldPerMin := float64(heldCodes[201]) / heldElapsed.Minutes()
+	hp50, hp99 := percentile(heldLat, 50), percentile(heldLat, 99)
+	t.Logf("held: %d concurrent uploads, queue %d: %v; at most %d held at once; all answered in %v = %.1f analyses/min; latency p50 %v p99 %v; RSS before %d MiB, peak RSS sampled %d MiB, VmHWM %d MiB (reset: %v); cache %d entries / %d MiB; load average %s",
+		burst, cfg2.Queue, heldCodes, maxHeld2.Load(), heldElapsed.Round(100*time.Millisecond), heldPerMin, hp50.Round(10*time.Millisecond), hp99.Round(10*time.Millisecond),
+		base>>20, heldPeak>>20, heldHWM>>20, hwmReset, n2, b2>>20, loadavg())
+	if heldCodes[201] != burst {
+		t.Errorf("held phase: %v, want %d × 201", heldCodes, burst)
+	}
+	fmt.Printf("LOAD cpus=%d workers=%d analyses_per_min=%.1f p50=%v p99=%v burst_201=%d burst_429=%d peak_rss_mib=%d held50_per_min=%.1f held50_p50=%v held50_p99=%v held50_peak_rss_mib=%d\n",
 		runtime.NumCPU(), cfg.Workers, perMin, p50.Round(10*time.Millisecond), p99.Round(10*time.Millisecond),
-		codes[201], codes[429], procStatus("VmHWM")>>20)
+		codes[201], codes[429], peakAll>>20, heldPerMin, hp50.Round(10*time.Millisecond), hp99.Round(10*time.Millisecond), max(heldHWM, heldPeak)>>20)
 }
 
 // loadPhotos makes n distinct photos from the bundled sample: each is

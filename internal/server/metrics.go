@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	rtmetrics "runtime/metrics"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +23,8 @@ type metrics struct {
 	stages    map[string]*sum
 	analyses  map[string]int64 // by outcome
 	cacheHits int64
+	storeOK   int64
+	storeErr  int64
 }
 
 type routeCode struct {
@@ -55,6 +60,17 @@ func (m *metrics) cacheHit() {
 	m.mu.Unlock()
 }
 
+// stored counts one write to the store.
+func (m *metrics) stored(err error) {
+	m.mu.Lock()
+	if err != nil {
+		m.storeErr++
+	} else {
+		m.storeOK++
+	}
+	m.mu.Unlock()
+}
+
 // analysis records one finished analysis and its stage timings.
 func (m *metrics) analysis(res *analysis.Result, err error, d time.Duration) {
 	m.mu.Lock()
@@ -87,6 +103,7 @@ type gauges struct {
 	queueDepth, queueCapacity, workers, running, cacheEntries int
 	cacheBytes                                                int64
 	ready                                                     bool
+	uploads, maxUploads                                       int
 }
 
 func (m *metrics) write(w io.Writer, g gauges) error {
@@ -135,12 +152,20 @@ func (m *metrics) write(w io.Writer, g gauges) error {
 		p("retinalgpt_analyses_total{outcome=%s} %d\n", quote(o), m.analyses[o])
 	}
 	p("# HELP retinalgpt_analysis_cache_hits_total Uploads answered from the cache or by joining the same image's analysis in flight.\n# TYPE retinalgpt_analysis_cache_hits_total counter\nretinalgpt_analysis_cache_hits_total %d\n", m.cacheHits)
+	p("# HELP retinalgpt_store_writes_total Analyses written to the store (--store), by outcome.\n# TYPE retinalgpt_store_writes_total counter\nretinalgpt_store_writes_total{outcome=\"ok\"} %d\nretinalgpt_store_writes_total{outcome=\"error\"} %d\n", m.storeOK, m.storeErr)
 	p("# HELP retinalgpt_analysis_queue_depth Analyses waiting for a worker.\n# TYPE retinalgpt_analysis_queue_depth gauge\nretinalgpt_analysis_queue_depth %d\n", g.queueDepth)
 	p("# HELP retinalgpt_analysis_queue_capacity Analyses that may wait before uploads get 429.\n# TYPE retinalgpt_analysis_queue_capacity gauge\nretinalgpt_analysis_queue_capacity %d\n", g.queueCapacity)
 	p("# HELP retinalgpt_analysis_workers Analysis workers.\n# TYPE retinalgpt_analysis_workers gauge\nretinalgpt_analysis_workers %d\n", g.workers)
 	p("# HELP retinalgpt_analysis_running Analyses running now.\n# TYPE retinalgpt_analysis_running gauge\nretinalgpt_analysis_running %d\n", g.running)
 	p("# HELP retinalgpt_analysis_cache_entries Analyses kept in the cache.\n# TYPE retinalgpt_analysis_cache_entries gauge\nretinalgpt_analysis_cache_entries %d\n", g.cacheEntries)
 	p("# HELP retinalgpt_analysis_cache_bytes Estimated memory of the cached analyses.\n# TYPE retinalgpt_analysis_cache_bytes gauge\nretinalgpt_analysis_cache_bytes %d\n", g.cacheBytes)
+	p("# HELP retinalgpt_uploads_in_progress Requests with a photo (uploads, chat) being read, queued or analysed.\n# TYPE retinalgpt_uploads_in_progress gauge\nretinalgpt_uploads_in_progress %d\n", g.uploads)
+	p("# HELP retinalgpt_uploads_max Requests with a photo allowed at once before 429 (--max-uploads).\n# TYPE retinalgpt_uploads_max gauge\nretinalgpt_uploads_max %d\n", g.maxUploads)
+	if rss, peak := procMemory(); rss > 0 {
+		p("# HELP process_resident_memory_bytes Resident memory of the process (Linux /proc/self/status VmRSS): ONNX Runtime's memory included, which the Go heap figures miss.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %d\n", rss)
+		p("# HELP retinalgpt_process_resident_memory_peak_bytes Peak resident memory of the process (VmHWM).\n# TYPE retinalgpt_process_resident_memory_peak_bytes gauge\nretinalgpt_process_resident_memory_peak_bytes %d\n", peak)
+	}
+	p("# HELP retinalgpt_go_heap_bytes Bytes of live and not yet collected Go heap objects (the cache among them).\n# TYPE retinalgpt_go_heap_bytes gauge\nretinalgpt_go_heap_bytes %d\n", goHeapBytes())
 	ready := 0
 	if g.ready {
 		ready = 1
@@ -194,4 +219,40 @@ func (s *statusRecorder) Flush() {
 		}
 		f.Flush()
 	}
+}
+
+// procMemory reads the resident and peak resident memory of the process
+// from /proc/self/status, in bytes (0, 0 off Linux).
+func procMemory() (rss, peak int64) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			continue
+		}
+		kb, _ := strconv.ParseInt(f[0], 10, 64)
+		if k == "VmRSS" {
+			rss = kb << 10
+		} else {
+			peak = kb << 10
+		}
+	}
+	return rss, peak
+}
+
+// goHeapBytes is the Go heap's object bytes, without stopping the world.
+func goHeapBytes() uint64 {
+	s := []rtmetrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	rtmetrics.Read(s)
+	if s[0].Value.Kind() != rtmetrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +72,8 @@ type pool struct {
 	maxEntries int
 	maxBytes   int64
 	met        *metrics
+	store      *Store       // nil: nothing is written to disk
+	log        *slog.Logger // for store failures
 
 	mu        sync.Mutex
 	inflight  map[string]*call  // by full SHA-256
@@ -234,6 +237,7 @@ func (p *pool) run(c *call) {
 		}
 		if err == nil {
 			e = newEntry(c.sha, res)
+			p.save(c, e)
 		}
 	}
 	p.mu.Lock()
@@ -247,6 +251,19 @@ func (p *pool) run(c *call) {
 	close(c.done)
 	p.mu.Unlock()
 	c.cancel()
+}
+
+// save writes a new analysis to the store, when there is one. A failure
+// is logged and counted, and the analysis is still answered.
+func (p *pool) save(c *call, e *entry) {
+	if p.store == nil || e.report == nil {
+		return
+	}
+	err := p.store.Put(c.data, e.report)
+	p.met.stored(err)
+	if err != nil && p.log != nil {
+		p.log.Error("analysis not stored", "id", e.id, "err", err)
+	}
 }
 
 // analyzeBytes decodes (the upload's validation, done by a worker so that

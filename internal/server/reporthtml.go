@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html/template"
 	"image"
@@ -106,7 +107,13 @@ func jpegDataURI(img image.Image) template.URL {
 }
 
 func (s *Server) getReportHTML(w http.ResponseWriter, r *http.Request) {
-	e, err := s.pool.get(r.PathValue("id"))
+	id := r.PathValue("id")
+	e, err := s.lookup(r, id, true)
+	if err != nil && !errors.Is(err, errNotFound) {
+		// The stored photo could not be re-analysed now (queue full, not
+		// ready): the page without pictures, from the stored Report.
+		e, err = s.lookup(r, id, false)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -127,7 +134,7 @@ func (s *Server) getReportHTML(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getReportCSV(w http.ResponseWriter, r *http.Request) {
-	e, err := s.pool.get(r.PathValue("id"))
+	e, err := s.lookup(r, r.PathValue("id"), false)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -54,6 +54,15 @@ type Config struct {
 	Limits       fundus.Limits    // decode limits
 	Logger       *slog.Logger     // nil: slog.Default()
 	Model        string           // the model name chat completions report; "": "retinalgpt"
+	// MaxUploads bounds the requests that carry a photo (uploads, chat)
+	// being read or waiting at once, so that their bodies take at most
+	// MaxUploads × MaxBodyBytes; beyond it they get 429 before their body
+	// is read. 0: 2 × (Workers + Queue).
+	MaxUploads int
+	// Store keeps each analysed upload and its Report on disk, and
+	// answers for analyses no longer in the cache; nil: nothing is
+	// written to disk.
+	Store *Store
 }
 
 // Server is the HTTP API. Close stops its workers.
@@ -63,7 +72,30 @@ type Server struct {
 	met     *metrics
 	log     *slog.Logger
 	workers int
+	uploads chan struct{} // a slot per request with a photo body (Config.MaxUploads)
 	handler http.Handler
+}
+
+// errTooManyUploads refuses a request with a photo beyond MaxUploads.
+var errTooManyUploads = errors.New("too many uploads in progress; retry later")
+
+// admit takes an upload slot, or says there is none (the caller answers
+// 429 without reading the body); release gives it back.
+func (s *Server) admit() (release func(), err error) {
+	select {
+	case s.uploads <- struct{}{}:
+		return func() { <-s.uploads }, nil
+	default:
+		return nil, errTooManyUploads
+	}
+}
+
+// refuse answers a request whose body will not be read: the connection
+// is closed after the answer, so the server does not drain the body
+// first (net/http reads up to 256 KiB of an unread body before replying).
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("Connection", "close")
+	s.fail(w, r, err)
 }
 
 // New starts the workers and builds the routes.
@@ -92,11 +124,15 @@ func New(cfg Config) *Server {
 	if cfg.Model == "" {
 		cfg.Model = "retinalgpt"
 	}
-	s := &Server{cfg: cfg, met: newMetrics(), log: cfg.Logger, workers: cfg.Workers}
+	if cfg.MaxUploads <= 0 {
+		cfg.MaxUploads = 2 * (cfg.Workers + cfg.Queue)
+	}
+	s := &Server{cfg: cfg, met: newMetrics(), log: cfg.Logger, workers: cfg.Workers, uploads: make(chan struct{}, cfg.MaxUploads)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	s.pool = newPool(cfg.Workers, cfg.Queue, cfg.CacheEntries, cfg.CacheBytes, cfg.Timeout, cfg.Options, cfg.Limits, s.met)
+	s.pool.store, s.pool.log = cfg.Store, s.log
 	if cfg.Analyzer != nil {
 		s.SetAnalyzer(cfg.Analyzer, nil)
 	}
@@ -167,7 +203,11 @@ func (s *Server) route(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
 			if code == 0 {
 				code = http.StatusOK
 			}
-			s.met.request(pattern, code, time.Since(start))
+			d := time.Since(start)
+			s.met.request(pattern, code, d)
+			// The route pattern, never the URL's query or any content.
+			s.log.LogAttrs(r.Context(), slog.LevelDebug, "request", slog.String("route", pattern),
+				slog.Int("status", code), slog.Duration("took", d))
 		}()
 		h(rec, r)
 	}))
@@ -253,6 +293,8 @@ func errorStatus(err error) (int, string, []string) {
 		return http.StatusNotFound, "not_found", nil
 	case errors.Is(err, errQueueFull):
 		return http.StatusTooManyRequests, "queue_full", nil
+	case errors.Is(err, errTooManyUploads):
+		return http.StatusTooManyRequests, "too_many_uploads", nil
 	case errors.Is(err, errNotReady), errors.Is(err, infer.ErrRuntimeMissing):
 		return http.StatusServiceUnavailable, "not_ready", nil
 	case errors.Is(err, context.DeadlineExceeded):
@@ -307,6 +349,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	_ = s.met.write(w, gauges{
 		queueDepth: s.pool.queueDepth(), queueCapacity: s.cfg.Queue, workers: s.workers,
 		running: int(s.pool.running.Load()), cacheEntries: n, cacheBytes: b, ready: err == nil,
+		uploads: len(s.uploads), maxUploads: cap(s.uploads),
 	})
 }
 
@@ -366,6 +409,12 @@ func (s *Server) submit(ctx context.Context, data []byte, name string) (*entry, 
 }
 
 func (s *Server) postAnalysis(w http.ResponseWriter, r *http.Request) {
+	release, err := s.admit()
+	if err != nil {
+		s.refuse(w, r, err)
+		return
+	}
+	defer release()
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 	data, name, err := readUpload(r)
 	if err != nil {
@@ -382,11 +431,40 @@ func (s *Server) postAnalysis(w http.ResponseWriter, r *http.Request) {
 	if created {
 		status = http.StatusCreated
 	}
+	// The id and the outcome only: no file name, no image content.
+	s.log.Info("analysis", "id", e.id, "created", created, "bytes", len(data))
 	writeJSON(w, status, e.report)
 }
 
+// lookup finds an analysis by id: in the cache, else in the store. With
+// photo (the overlay, the printable report) a stored analysis is
+// re-analysed from its stored upload through the queue, which puts it
+// back in the cache; without, the stored Report alone is enough.
+func (s *Server) lookup(r *http.Request, id string, photo bool) (*entry, error) {
+	e, err := s.pool.get(id)
+	if err == nil || s.cfg.Store == nil || !errors.Is(err, errNotFound) {
+		return e, err
+	}
+	rep, err := s.cfg.Store.Report(id)
+	if err != nil {
+		if !errors.Is(err, errNotFound) {
+			s.log.Error("store read failed", "id", id, "err", err)
+		}
+		return nil, errNotFound
+	}
+	if photo {
+		data, err := s.cfg.Store.Photo(id)
+		if err != nil {
+			return nil, fmt.Errorf("%w: the stored analysis %s has no photo", errNotFound, id)
+		}
+		e, _, err := s.submit(r.Context(), data, rep.Image.File)
+		return e, err
+	}
+	return &entry{id: id, sha: rep.Image.SHA256, report: rep}, nil
+}
+
 func (s *Server) getAnalysis(w http.ResponseWriter, r *http.Request) {
-	e, err := s.pool.get(r.PathValue("id"))
+	e, err := s.lookup(r, r.PathValue("id"), false)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -403,7 +481,7 @@ func (s *Server) getOverlay(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	e, err := s.pool.get(r.PathValue("id"))
+	e, err := s.lookup(r, r.PathValue("id"), true)
 	if err != nil {
 		s.fail(w, r, err)
 		return

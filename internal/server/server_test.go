@@ -38,6 +38,8 @@ type fake struct {
 	err     error
 	panics  bool
 	sawDone atomic.Bool // an analysis saw its context end
+	file    string      // the report to return; "": the assistant's sample report
+	mutate  func(*report.Report)
 }
 
 func (f *fake) Analyze(ctx context.Context, img *fundus.Image, opt analysis.Options) (*analysis.Result, error) {
@@ -59,7 +61,11 @@ func (f *fake) Analyze(ctx context.Context, img *fundus.Image, opt analysis.Opti
 	if f.err != nil {
 		return nil, f.err
 	}
-	b, err := os.ReadFile("../assistant/testdata/sample_report.json")
+	file := f.file
+	if file == "" {
+		file = "../assistant/testdata/sample_report.json"
+	}
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +74,10 @@ func (f *fake) Analyze(ctx context.Context, img *fundus.Image, opt analysis.Opti
 		return nil, err
 	}
 	r.ID = img.SHA256[:16]
+	r.Image.SHA256, r.Image.Format, r.Image.File = img.SHA256, img.Format, img.Name
+	if f.mutate != nil {
+		f.mutate(r)
+	}
 	return &analysis.Result{Report: r, Image: img}, nil
 }
 
@@ -527,7 +537,7 @@ func TestChatErrors(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	f := &fake{}
-	_, ts := newTest(t, Config{Analyzer: f})
+	_, ts := newTest(t, Config{Analyzer: f, Workers: 1})
 	do(t, "POST", ts.URL+"/v1/analyses", "", "image/png", testPNG(t, 8))
 	do(t, "POST", ts.URL+"/v1/analyses", "", "image/png", []byte("nope"))
 	do(t, "GET", ts.URL+"/healthz", "", "", nil)
@@ -545,10 +555,16 @@ func TestMetrics(t *testing.T) {
 		`retinalgpt_analyses_total{outcome="bad_image"} 1`,
 		"retinalgpt_analysis_queue_depth 0",
 		"retinalgpt_ready 1",
+		"retinalgpt_uploads_in_progress 0",
+		"retinalgpt_uploads_max 18", // 2 × (1 worker + queue 8)
+		`retinalgpt_store_writes_total{outcome="ok"} 0`,
 	} {
 		if !strings.Contains(string(b), want+"\n") {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+	if _, err := os.Stat("/proc/self/status"); err == nil && !strings.Contains(string(b), "\nprocess_resident_memory_bytes ") {
+		t.Error("metrics lack the process's resident memory")
 	}
 }
 

@@ -49,6 +49,8 @@ func TestWebAppLocalAssets(t *testing.T) {
 		if resp.StatusCode != 200 || len(body) == 0 || want == "" || !strings.HasPrefix(resp.Header.Get("Content-Type"), want) {
 			t.Errorf("%s: %d, %q, %d bytes (want %s)", ref, resp.StatusCode, resp.Header.Get("Content-Type"), len(body), want)
 		}
+		// The SVG namespace is a name, never fetched.
+		body = bytes.ReplaceAll(body, []byte(`"http://www.w3.org/2000/svg"`), nil)
 		if bytes.Contains(body, []byte("http://")) || bytes.Contains(body, []byte("https://")) {
 			t.Errorf("%s refers to a remote URL", ref)
 		}
@@ -208,5 +210,48 @@ func TestReportHTML(t *testing.T) {
 	}
 	if strings.Contains(page, "http://") || strings.Contains(page, "https://") {
 		t.Error("report.html refers to a remote URL")
+	}
+}
+
+// handDiagnoses adds a hand-made diagnoses section (schema 1.7.0) to r,
+// until the stage that fills it runs in tests.
+func handDiagnoses(r *report.Report) {
+	v3, v07 := 3.0, 0.71
+	r.SchemaVersion = report.SchemaVersion
+	r.Diagnoses = &report.Diagnoses{
+		Model: "diagnose@test", Sources: []string{"classifier", "lesions", "disc_cup"},
+		Findings: []report.Diagnosis{
+			{Key: "dr", Name: "diabetic retinopathy", Grade: 2, Label: "moderate NPDR", Scale: "ICDR 0-4",
+				Probabilities: []float64{0.1, 0.2, 0.4, 0.2, 0.1}, Probability: 0.7, Positive: true, Threshold: 0.45,
+				Evidence: []report.Evidence{{Source: "lesions", Text: "3 haemorrhages in the inferior temporal quadrant", Value: &v3, Unit: "count"}}},
+			{Key: "glaucoma", Name: "glaucoma", Grade: 0, Label: "absent", Scale: "absent/present",
+				Probabilities: []float64{0.8, 0.2}, Probability: 0.2, Positive: false, Threshold: 0.5,
+				Evidence: []report.Evidence{{Source: "disc_cup", Text: "vertical cup-to-disc ratio 0.71", Value: &v07, Unit: "ratio"}}},
+		},
+		NotJudged: []report.NotAssessed{{Section: "cataract", Reason: "the quality measures were not taken"}},
+		Caveat:    "Not a diagnosis: a screening aid to be confirmed by an eye-care professional.",
+	}
+}
+
+func TestReportHTMLDiagnoses(t *testing.T) {
+	_, ts := newTest(t, Config{Analyzer: &fake{mutate: handDiagnoses}})
+	id := upload(t, ts.URL, "")
+	resp, b := do(t, "GET", ts.URL+"/v1/analyses/"+id+"/report.html", "", "", nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	page := string(b)
+	for _, want := range []string{`id="diagnoses"`, "diabetic retinopathy", "moderate NPDR", "(positive)", "0.70", "0.45",
+		"3 haemorrhages in the inferior temporal quadrant", "[lesions]", "vertical cup-to-disc ratio 0.71", "Not assessed: cataract — the quality measures were not taken",
+		"Not a diagnosis: a screening aid", "diagnose@test"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	// Without the section, none of it.
+	_, ts2 := newTest(t, Config{Analyzer: &fake{}})
+	_, b = do(t, "GET", ts2.URL+"/v1/analyses/"+upload(t, ts2.URL, "")+"/report.html", "", "", nil)
+	if strings.Contains(string(b), `id="diagnoses"`) {
+		t.Error("report.html shows a diagnoses section the report lacks")
 	}
 }

@@ -92,6 +92,7 @@
         " · fundus photo: " + (q.modality && q.modality.is_fundus ? "yes" : "no")));
       for (const why of q.reasons || []) body.append(el("div", { class: "warn" }, why));
     } else body.append(el("p", { class: "note" }, "No quality assessment."));
+    renderDiagnoses(body, r.diagnoses);
     const cal = r.calibration || {};
     body.append(el("p", { class: "note" }, "Calibration: " + (cal.source || "uncalibrated") + (cal.um_per_px ? " (" + fmt(cal.um_per_px, 3) + " µm/px)" : "")));
 
@@ -150,6 +151,35 @@
     $("findings").hidden = false;
   }
 
+  // renderDiagnoses shows the report's disease judgements (schema 1.7.0):
+  // label, probability against its threshold, the evidence, the caveat and
+  // what could not be judged.
+  function renderDiagnoses(body, dx) {
+    if (!dx) return;
+    const sec = el("div", { id: "diagnoses" });
+    sec.append(el("h3", null, "Findings (screening aid)"));
+    if (dx.caveat) sec.append(el("div", { class: "warn" }, dx.caveat));
+    for (const f of dx.findings || []) {
+      const card = el("div", { class: "dx" + (f.positive ? " pos" : ""), "data-key": f.key });
+      card.append(el("div", { class: "dx-head" },
+        el("span", { class: "dx-name" }, f.name + ": " + f.label),
+        el("span", { class: "badge" + (f.positive ? " pos" : "") }, f.positive ? "positive" : "negative")));
+      card.append(el("div", { class: "dx-num" }, "probability " + fmt(f.probability, 2) + " · threshold " + fmt(f.threshold, 2) +
+        " · grade " + f.grade + " on " + f.scale));
+      const ev = f.evidence || [];
+      if (ev.length) {
+        const ul = el("ul");
+        for (const e of ev) ul.append(el("li", null, e.text + " ", el("span", { class: "src" }, "[" + e.source + "]")));
+        card.append(ul);
+      } else card.append(el("div", { class: "note" }, "No evidence given."));
+      sec.append(card);
+    }
+    if (!(dx.findings || []).length) sec.append(el("p", { class: "note" }, "No finding could be judged."));
+    for (const nj of dx.not_judged || []) sec.append(el("p", { class: "note" }, "Not assessed: " + nj.section + " — " + nj.reason));
+    sec.append(el("p", { class: "note" }, "Evidence used: " + (dx.sources || []).join(", ") + (dx.model ? " · classifier " + dx.model : "")));
+    body.append(sec);
+  }
+
   // ---- overlay, zoom and pan ---------------------------------------------
   function selectedLayers() {
     const on = [...document.querySelectorAll("input[name=layer]:checked")].map((c) => c.value);
@@ -163,13 +193,20 @@
     const url = URL.createObjectURL(await res.blob());
     const img = $("photo");
     const first = !state.overlayURL;
-    img.onload = () => { if (first) fit(); if (state.overlayURL && state.overlayURL !== url) URL.revokeObjectURL(state.overlayURL); state.overlayURL = url; };
+    img.onload = () => {
+      sizeMarks();
+      if (first) fit();
+      if (state.overlayURL && state.overlayURL !== url) URL.revokeObjectURL(state.overlayURL);
+      state.overlayURL = url;
+    };
     img.src = url;
   }
 
   function applyView() {
     const v = state.view;
-    $("photo").style.transform = "translate(" + v.x + "px," + v.y + "px) scale(" + v.s + ")";
+    const t = "translate(" + v.x + "px," + v.y + "px) scale(" + v.s + ")";
+    $("photo").style.transform = t;
+    $("marks").style.transform = t;
     $("zoom-level").textContent = Math.round(v.s * 100) + " %";
   }
   function fit() {
@@ -209,6 +246,7 @@
     $("zoom-in").addEventListener("click", () => zoomAt(1.25, ...centre()));
     $("zoom-out").addEventListener("click", () => zoomAt(1 / 1.25, ...centre()));
     $("zoom-reset").addEventListener("click", fit);
+    $("clear-marks").addEventListener("click", clearHighlights);
     window.addEventListener("resize", fit);
     for (const c of document.querySelectorAll("input[name=layer]")) c.addEventListener("change", loadOverlay);
   }
@@ -238,6 +276,7 @@
       state.dataURI = await readDataURI(file);
       state.messages = [];
       state.overlayURL = null;
+      clearHighlights();
       $("messages").textContent = "";
       $("drop").hidden = true;
       $("stage").hidden = false;
@@ -285,33 +324,63 @@
     }
   }
 
+  // ---- highlights -----------------------------------------------------------
+  // The server sends, with each answer, the regions it talks about
+  // (retinalgpt.highlights: kind, label, overlay layer, shape and boxes
+  // normalized to the image); they are drawn in an SVG laid over the photo
+  // with the same zoom and pan. Nothing is read from the answer's text.
+  const SVG = "http://www.w3.org/2000/svg";
+  function sizeMarks() {
+    const img = $("photo"), svg = $("marks");
+    if (!img.naturalWidth) return;
+    svg.setAttribute("width", img.naturalWidth);
+    svg.setAttribute("height", img.naturalHeight);
+    svg.setAttribute("viewBox", "0 0 " + img.naturalWidth + " " + img.naturalHeight);
+  }
+  function svgEl(tag, attrs) {
+    const e = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    return e;
+  }
+  function ellipsePath(b, W, H) {
+    const rx = (b[2] - b[0]) * W / 2, ry = (b[3] - b[1]) * H / 2, cx = b[0] * W + rx, cy = b[1] * H + ry;
+    return "M" + (cx - rx) + "," + cy + " a" + rx + "," + ry + " 0 1,0 " + 2 * rx + ",0 a" + rx + "," + ry + " 0 1,0 " + -2 * rx + ",0 Z";
+  }
+  function clearHighlights() {
+    $("marks").textContent = "";
+    $("clear-marks").hidden = true;
+  }
+  function drawHighlights(hs) {
+    clearHighlights();
+    const img = $("photo"), svg = $("marks");
+    const W = img.naturalWidth, H = img.naturalHeight;
+    if (!W || !hs || !hs.length) return [];
+    const labels = [];
+    let layersChanged = false;
+    for (const h of hs) {
+      labels.push(h.label);
+      const c = document.querySelector("input[name=layer][value=" + h.layer + "]");
+      if (c && !c.checked) { c.checked = true; layersChanged = true; }
+      const g = svgEl("g", { class: "hl-group", "data-kind": h.kind, "data-code": h.code || "" });
+      const cls = "hl hl-" + h.kind + " pulse";
+      for (const b of h.boxes || []) {
+        if (h.shape === "box") {
+          g.append(svgEl("rect", { class: cls, x: b[0] * W, y: b[1] * H, width: (b[2] - b[0]) * W, height: (b[3] - b[1]) * H }));
+        } else if (h.shape === "ellipse") {
+          g.append(svgEl("path", { class: cls, d: ellipsePath(b, W, H) }));
+        } else if (h.shape === "ring") {
+          g.append(svgEl("path", { class: cls, d: ellipsePath(b, W, H) + (h.inner ? " " + ellipsePath(h.inner, W, H) : "") }));
+        }
+      }
+      if (g.childNodes.length) svg.append(g);
+    }
+    if (svg.childNodes.length) $("clear-marks").hidden = false;
+    $("stage").classList.remove("flash"); void $("stage").offsetWidth; $("stage").classList.add("flash");
+    if (layersChanged) loadOverlay();
+    return labels;
+  }
+
   // ---- chat -----------------------------------------------------------------
-  // highlight turns on the overlay layer of the report paths an answer cites.
-  function layersFor(paths) {
-    const out = new Set();
-    for (const p of paths) {
-      if (p.startsWith("lesions")) out.add("lesions");
-      else if (p.startsWith("disc.zones") || p.startsWith("vessels.zones")) out.add("zones");
-      else if (p.startsWith("disc") || p.startsWith("anatomy.disc")) out.add("disc");
-      else if (/^vessels\.(artery|vein|av|calibre)/.test(p)) out.add("av");
-      else if (p.startsWith("vessels")) out.add("vessels");
-    }
-    return out;
-  }
-  function highlight(grounding) {
-    if (!grounding) return [];
-    const paths = [...(grounding.grounded || []), ...(grounding.missing || [])].map((g) => g.path || "");
-    const want = layersFor(paths);
-    let changed = false;
-    for (const c of document.querySelectorAll("input[name=layer]")) {
-      if (want.has(c.value) && !c.checked) { c.checked = true; changed = true; }
-    }
-    if (want.size) {
-      $("stage").classList.remove("flash"); void $("stage").offsetWidth; $("stage").classList.add("flash");
-    }
-    if (changed) loadOverlay();
-    return [...want];
-  }
 
   function addMessage(role, text) {
     const li = el("li", { class: role }, text);
@@ -359,8 +428,10 @@
         }
       }
       state.messages.push({ role: "assistant", content: text });
-      const layers = highlight(grounding);
-      if (layers.length) li.append(el("span", { class: "cite" }, "Shown on the image: " + layers.join(", ")));
+      const shown = drawHighlights(grounding && grounding.highlights);
+      if (shown.length) li.append(el("span", { class: "cite" }, "Shown on the image: " + shown.join(", ")));
+      if (grounding && grounding.note) li.append(el("span", { class: "cite" }, "Note: " + grounding.note));
+      else if (grounding && grounding.ungrounded && grounding.ungrounded.length) li.append(el("span", { class: "cite warn" }, "Not found in the analysis, check before trusting: " + grounding.ungrounded.join(", ")));
     } catch (e) {
       state.messages.pop();
       li.classList.add("error");
