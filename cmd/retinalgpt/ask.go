@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"image"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -47,6 +48,7 @@ type subject struct {
 	report *report.Report
 	result *analysis.Result
 	sample bool
+	image  *image.NRGBA // the decoded photo (nil for --report), for --vision
 }
 
 // load analyses the photo at path ("" for the bundled sample) with the same
@@ -92,7 +94,7 @@ func (f *subjectFlags) load(cmd *cobra.Command, path string) (*subject, error) {
 	if err != nil {
 		return nil, gateHint(err)
 	}
-	return &subject{report: res.Report, result: res, sample: path == ""}, nil
+	return &subject{report: res.Report, result: res, sample: path == "", image: img.Pix}, nil
 }
 
 func newAskCmd() *cobra.Command {
@@ -115,16 +117,20 @@ answers from a saved Report instead of analysing a photo. A photo that is
 not a colour fundus photograph is refused before any question is answered
 (exit status 4); --no-quality-gate analyses it anyway.
 
-With --engine ollama or openai, numbers in the LLM's answer that no tool
-returned are listed as a warning on stderr ("ungrounded" in --json); with
---strict-grounding the built-in answer replaces such an answer. An engine
+With --engine ollama (Ollama's own API) or openai (any OpenAI-compatible
+server at --base-url; the key comes from RETINALGPT_LLM_KEY or
+OPENAI_API_KEY), the answer is streamed as it comes, and numbers in it that
+no tool returned are listed as a warning on stderr ("ungrounded" in
+--json); with --strict-grounding the built-in answer replaces such an
+answer. --vision also sends the photo, for vision models. An engine
 failure (unreachable, HTTP error, timeout) exits 1 with the reason.
 
 Not a medical device: answers are measurements, not diagnoses.`,
 		Example: `  retinalgpt ask "what is the vessel density?"
   retinalgpt ask photo.jpg "is the cup-to-disc ratio normal?" --json
   retinalgpt ask --report results/photo_report.json "and the CRAE?"
-  retinalgpt ask photo.jpg "is the CDR normal?" --engine ollama --llm-model llama3.1`,
+  retinalgpt ask photo.jpg "is the CDR normal?" --engine ollama --model llama3.1
+  retinalgpt ask photo.jpg "CDR?" --engine openai --base-url http://127.0.0.1:8000/v1 --model NAME`,
 		Args: checkArgs(cobra.RangeArgs(1, 2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, question := "", args[len(args)-1]
@@ -156,7 +162,7 @@ type askJSON struct {
 }
 
 func runAsk(cmd *cobra.Command, f subjectFlags, ef engineFlags, path, question string, jsonOut bool) error {
-	eng, err := ef.newEngine()
+	eng, err := ef.newGuarded()
 	if err != nil {
 		return err
 	}
@@ -164,7 +170,14 @@ func runAsk(cmd *cobra.Command, f subjectFlags, ef engineFlags, path, question s
 	if err != nil {
 		return err
 	}
-	s, err := assistant.NewSession(eng, subj.report)
+	if err := ef.attachImage(eng, subj); err != nil {
+		return err
+	}
+	stdout := cmd.OutOrStdout()
+	if eng != nil && !jsonOut {
+		eng.out = stdout // the LLM's text as it comes
+	}
+	s, err := assistant.NewSession(eng.engine(), subj.report)
 	if err != nil {
 		return err
 	}
@@ -175,7 +188,6 @@ func runAsk(cmd *cobra.Command, f subjectFlags, ef engineFlags, path, question s
 	if a.Engine == "" {
 		a.Engine = "builtin"
 	}
-	stdout := cmd.OutOrStdout()
 	if jsonOut {
 		if a.Grounded == nil {
 			a.Grounded = []assistant.Value{}
@@ -183,7 +195,9 @@ func runAsk(cmd *cobra.Command, f subjectFlags, ef engineFlags, path, question s
 		return newJSONEncoder(stdout).Encode(askJSON{Question: question, Intent: a.Intent, Query: a.Query, Answer: a.Text,
 			Grounded: a.Grounded, Missing: a.Missing, Report: subj.report.ID, Engine: a.Engine, Ungrounded: a.Ungrounded, Note: a.Note})
 	}
-	fmt.Fprintln(stdout, a.Text)
+	if eng == nil || !eng.wrote {
+		fmt.Fprintln(stdout, a.Text)
+	}
 	printWarnings(cmd.ErrOrStderr(), a)
 	if subj.sample {
 		fmt.Fprintln(cmd.ErrOrStderr(), sample.Attribution)

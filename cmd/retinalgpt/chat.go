@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/chzyer/readline"
 	"github.com/spf13/cobra"
 
 	"github.com/retinalgpt/retinalgpt/assets/sample"
@@ -32,14 +34,17 @@ Commands: /help, /report (the analysis summary), /overlay (write the
 overlay PNG, and the report JSON, into --out and print their paths),
 /quit. A photo that is not a colour fundus photograph is refused before
 the conversation starts (exit status 4; --no-quality-gate analyses it
-anyway). Input is read a line at a time, so a conversation can be piped in.
-Line editing is the terminal's own (no history recall yet).
+anyway). On a terminal, lines can be edited and earlier questions recalled
+with the up arrow (this session's history only, never saved to disk); piped
+input is read a line at a time, so a conversation can be piped in. An LLM's
+answer is printed as it arrives.
 
 Not a medical device: answers are measurements, not diagnoses.`,
 		Example: `  retinalgpt chat
   retinalgpt chat photo.jpg --um-per-px 6.5
   printf 'what is the CDR?\nis that bad?\n' | retinalgpt chat
-  retinalgpt chat photo.jpg --engine ollama --llm-model llama3.1`,
+  retinalgpt chat photo.jpg --engine ollama --model llama3.1
+  retinalgpt chat photo.jpg --engine openai --base-url http://127.0.0.1:8000/v1 --model NAME --vision`,
 		Args: checkArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := ""
@@ -58,7 +63,7 @@ Not a medical device: answers are measurements, not diagnoses.`,
 const chatCommands = "Commands: /help (this), /report (the analysis summary), /overlay (write the overlay PNG), /quit (or Ctrl-D)."
 
 func runChat(cmd *cobra.Command, f subjectFlags, ef engineFlags, path, out string) error {
-	eng, err := ef.newEngine()
+	eng, err := ef.newGuarded()
 	if err != nil {
 		return err
 	}
@@ -66,11 +71,17 @@ func runChat(cmd *cobra.Command, f subjectFlags, ef engineFlags, path, out strin
 	if err != nil {
 		return err
 	}
-	s, err := assistant.NewSession(eng, subj.report)
-	if err != nil {
+	if err := ef.attachImage(eng, subj); err != nil {
 		return err
 	}
 	stdout := cmd.OutOrStdout()
+	if eng != nil {
+		eng.out = stdout // the LLM's text as it comes
+	}
+	s, err := assistant.NewSession(eng.engine(), subj.report)
+	if err != nil {
+		return err
+	}
 	in := cmd.InOrStdin()
 	interactive := isTerminal(in)
 	r := subj.report
@@ -79,16 +90,29 @@ func runChat(cmd *cobra.Command, f subjectFlags, ef engineFlags, path, out strin
 	if subj.sample {
 		fmt.Fprintln(stdout, sample.Attribution)
 	}
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	var lines lineReader
+	if interactive {
+		rl, err := newReadline(readline.NewCancelableStdin(in), stdout, nil)
+		if err != nil {
+			return err
+		}
+		lines = rl
+	} else {
+		lines = newScanLines(in)
+	}
+	defer lines.Close()
 	for {
 		if interactive {
-			fmt.Fprint(stdout, "\n> ")
+			fmt.Fprintln(stdout)
 		}
-		if !sc.Scan() {
+		line, err := lines.Line()
+		if errors.Is(err, io.EOF) {
 			break
 		}
-		line := strings.TrimSpace(sc.Text())
+		if err != nil {
+			return err
+		}
+		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
@@ -102,6 +126,7 @@ func runChat(cmd *cobra.Command, f subjectFlags, ef engineFlags, path, out strin
 			continue
 		}
 		a, err := s.Ask(cmd.Context(), line)
+		streamed := eng != nil && eng.wrote
 		if err != nil && eng != nil && cmd.Context().Err() == nil {
 			// The LLM failed: keep the session, answer this turn with the
 			// built-in responder and say so.
@@ -109,18 +134,83 @@ func runChat(cmd *cobra.Command, f subjectFlags, ef engineFlags, path, out strin
 			s.Engine = assistant.NewBuiltin(nil)
 			a, err = s.Ask(cmd.Context(), line)
 			s.Engine = eng
+			streamed = false
 		}
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout, a.Text)
+		if !streamed {
+			fmt.Fprintln(stdout, a.Text)
+		}
 		printWarnings(stdout, a)
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read input: %w", err)
 	}
 	return cmd.Context().Err()
 }
+
+// lineReader gives chat one line of input at a time; io.EOF ends the chat.
+type lineReader interface {
+	Line() (string, error)
+	Close() error
+}
+
+// scanLines reads piped input.
+type scanLines struct{ sc *bufio.Scanner }
+
+func newScanLines(r io.Reader) *scanLines {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	return &scanLines{sc}
+}
+
+func (s *scanLines) Line() (string, error) {
+	if s.sc.Scan() {
+		return s.sc.Text(), nil
+	}
+	if err := s.sc.Err(); err != nil {
+		return "", fmt.Errorf("read input: %w", err)
+	}
+	return "", io.EOF
+}
+
+func (s *scanLines) Close() error { return nil }
+
+// rlLines reads a terminal with line editing and this session's history
+// (up and down arrows, Ctrl-R search); the history is not saved to disk.
+// Ctrl-D, or Ctrl-C on an empty line, ends the chat.
+type rlLines struct{ rl *readline.Instance }
+
+// newReadline makes the terminal reader; cfg, when not nil, is the base
+// configuration (tests fake the terminal with it).
+func newReadline(in io.ReadCloser, out io.Writer, cfg *readline.Config) (*rlLines, error) {
+	if cfg == nil {
+		cfg = &readline.Config{}
+	}
+	cfg.Prompt = "> "
+	cfg.Stdin = in
+	cfg.Stdout = out
+	cfg.HistoryLimit = 1000
+	cfg.HistorySearchFold = true
+	rl, err := readline.NewEx(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("terminal: %w", err)
+	}
+	return &rlLines{rl}, nil
+}
+
+func (r *rlLines) Line() (string, error) {
+	for {
+		line, err := r.rl.Readline()
+		if errors.Is(err, readline.ErrInterrupt) {
+			if strings.TrimSpace(line) == "" {
+				return "", io.EOF
+			}
+			continue
+		}
+		return line, err
+	}
+}
+
+func (r *rlLines) Close() error { return r.rl.Close() }
 
 // chatCommand runs a slash command; it reports whether to quit.
 func chatCommand(w io.Writer, line string, subj *subject, out string) bool {

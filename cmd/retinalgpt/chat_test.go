@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/chzyer/readline"
 
 	"github.com/retinalgpt/retinalgpt/internal/report"
 )
@@ -61,5 +65,33 @@ func TestChatSamplePiped(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("transcript lacks %q:\n%s", want, stdout)
 		}
+	}
+}
+
+// On a terminal chat reads through readline: the up arrow recalls the
+// previous question; Ctrl-D ends the chat.
+func TestChatReadlineHistory(t *testing.T) {
+	in := io.NopCloser(strings.NewReader("what is the CDR?\r\x1b[A\r\x04"))
+	var out bytes.Buffer
+	nop := func() error { return nil }
+	rl, err := newReadline(in, &out, &readline.Config{FuncIsTerminal: func() bool { return true }, FuncMakeRaw: nop, FuncExitRaw: nop,
+		FuncGetWidth: func() int { return 80 }, FuncOnWidthChanged: func(func()) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rl.Close()
+	var got []string
+	for {
+		line, err := rl.Line()
+		if err != nil {
+			if err != io.EOF {
+				t.Fatal(err)
+			}
+			break
+		}
+		got = append(got, line)
+	}
+	if strings.Join(got, "|") != "what is the CDR?|what is the CDR?" {
+		t.Errorf("lines %q", got)
 	}
 }

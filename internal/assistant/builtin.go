@@ -74,6 +74,18 @@ func (b *Builtin) resolve(rec intent.Result, prev []*Answer) Query {
 	}
 	f := *focus
 	switch {
+	case q.Intent == intent.FollowUp && s.Aspect == "why" && noTopic:
+		// "why?": the evidence behind a judgement, the meaning and range
+		// behind a value.
+		q = f
+		q.Slots.Aspect = "why"
+		if q.Intent != intent.Disease && q.Intent != intent.Lesions {
+			if q.Slots.Measure != "" {
+				q.Intent = intent.Interpret
+			} else if q.Intent == intent.Interpret || q.Intent == intent.Explain {
+				q.Intent = b.intentOf(q.Slots)
+			}
+		}
 	case q.Intent == intent.FollowUp:
 		q = b.continueWith(f, s)
 	case q.Intent == intent.Location:
@@ -764,7 +776,22 @@ func (w *writer) overview() {
 	if _, ok := w.doc.Lookup(lesionsPath); ok {
 		w.lesionOverview()
 	} else {
-		w.say("%s. Disease grades: %s.", capitalize(w.lesionsNotAssessed()), strings.TrimPrefix(pendingSay("diagnoses"), "this analysis "))
+		w.say("%s.", capitalize(w.lesionsNotAssessed()))
+	}
+	if _, ok := w.doc.Lookup(diagnosesPath); ok {
+		var parts []string
+		for _, d := range w.b.reg.Diseases {
+			if d.Finding != "" {
+				if p := w.findingSummary(&d); p != "" {
+					parts = append(parts, p)
+				}
+			}
+		}
+		if len(parts) > 0 {
+			w.say("Screening judgements (experimental): %s.", strings.Join(parts, "; "))
+		}
+	} else {
+		w.say("Disease judgements: none, because %s.", w.why(diagnosesPath))
 	}
 	if ws, ok := w.doc.Lookup("warnings"); ok {
 		if arr, _ := ws.([]any); len(arr) > 0 {
@@ -826,8 +853,23 @@ func (w *writer) nextSteps() {
 	} else {
 		gaps = append(gaps, "its lesion findings are experimental and it does not detect microaneurysms")
 	}
-	if _, ok := w.doc.Lookup("diagnoses"); !ok {
-		gaps = append(gaps, pendingSay("diagnoses"))
+	if _, ok := w.doc.Lookup(diagnosesPath); !ok {
+		gaps = append(gaps, "diseases were not judged ("+w.why(diagnosesPath)+")")
+	} else {
+		var pos []string
+		for _, d := range w.b.reg.Diseases {
+			if d.Finding == "" || d.Finding == "abnormal" {
+				continue
+			}
+			if v, ok := w.doc.Lookup(findingPath(d.Finding) + ".positive"); ok && v == true {
+				w.record(d.Key, findingPath(d.Finding)+".positive", v, "")
+				pos = append(pos, d.Name)
+			}
+		}
+		if len(pos) > 0 {
+			w.say("The experimental screening flags %s: ask about it for the evidence, and have it checked.", strings.Join(pos, ", "))
+		}
+		gaps = append(gaps, "its disease judgements are an experimental screening aid")
 	}
 	if len(gaps) > 0 {
 		w.say("It cannot rule anything out: %s.", strings.Join(gaps, ", and "))
@@ -867,16 +909,33 @@ func (b *Builtin) disease(key string) *Disease {
 	return nil
 }
 
+// disease answers from the Report's diagnoses section, through the
+// registry (Disease.Finding and the findingFields/evidenceFields paths):
+// the judgement, its probability against its threshold, the evidence it
+// rests on and the section's caveat; a disease the Report does not judge
+// gets the reason (not judged, not assessed, or not a finding this
+// analysis makes) and the measures that bear on it.
 func (w *writer) disease(s intent.Slots) {
 	d := w.b.disease(s.Disease)
+	_, judged := w.doc.Lookup(diagnosesPath)
 	if d == nil {
-		_, ok := w.doc.Lookup("diagnoses")
-		if !ok {
-			w.say("I can't name a disease: %s, so the report holds no diagnosis.", pendingSay("diagnoses"))
+		if !judged {
+			why := w.why(diagnosesPath)
+			w.missing = append(w.missing, Missing{Measure: "diagnoses", Path: diagnosesPath, Reason: why})
+			w.say("I can't name a disease: %s, so diseases are not assessed in this report.", why)
 		} else {
-			v, _ := w.doc.Lookup("diagnoses")
-			w.record("diagnoses", "diagnoses", v, "")
-			w.say("The report's disease findings: %s.", formatValue(v))
+			w.put(w.pick("The analysis's screening judgements:", "What the analysis judged:", "Disease judgements in the report:"))
+			var parts []string
+			for _, dd := range w.b.reg.Diseases {
+				if dd.Finding == "" {
+					continue
+				}
+				if p := w.findingSummary(&dd); p != "" {
+					parts = append(parts, p)
+				}
+			}
+			w.say("%s.", strings.Join(parts, "; "))
+			w.diagnosesCaveat()
 		}
 		if flags := w.flags(); len(flags) > 0 {
 			w.say("Of what it measured, these deserve a professional's look: %s.", strings.Join(flags, "; "))
@@ -884,14 +943,28 @@ func (w *writer) disease(s intent.Slots) {
 		w.put(notDiagnosis)
 		return
 	}
-	if v, ok := w.doc.Lookup(d.Path); ok {
-		w.record(d.Key, d.Path, v, "")
-		w.say("The report grades %s as %s.", d.Name, formatValue(v))
-		if d.Scale != "" {
-			w.say("Scale: %s.", d.Scale)
+	switch {
+	case d.Finding == "":
+		w.say(w.pick("The analysis does not assess %[1]s.", "RetinalGPT does not judge %[1]s.", "There is no assessment of %[1]s in this analysis."), d.Name)
+	case !judged:
+		why := w.why(diagnosesPath)
+		w.missing = append(w.missing, Missing{Measure: d.Key, Path: findingPath(d.Finding), Reason: why})
+		w.say(w.pick("%[1]s was not assessed: %[2]s.", "I can't tell you about %[3]s: %[2]s.", "The report has no judgement of %[3]s, because %[2]s."), capitalize(d.Name), why, d.Name)
+	default:
+		if _, ok := w.doc.Lookup(findingPath(d.Finding)); ok {
+			w.finding(d, s.Aspect)
+			w.diagnosesCaveat()
+			w.put(notDiagnosis)
+			return
 		}
-	} else {
-		w.say(w.pick("I can't tell whether there is %[1]s: %[2]s.", "The report says nothing about %[1]s, because %[2]s.", "I have no assessment of %[1]s: %[2]s."), d.Name, w.why(d.Path))
+		why := w.doc.String(notJudgedPath(d.Finding))
+		if why != "" {
+			w.record(d.Key, notJudgedPath(d.Finding), why, "")
+		} else {
+			why = "the report does not say why"
+		}
+		w.missing = append(w.missing, Missing{Measure: d.Key, Path: findingPath(d.Finding), Reason: why})
+		w.say("%s was not judged for this photo: %s.", capitalize(d.Name), why)
 	}
 	var rel []string
 	for _, k := range d.Related {
@@ -912,6 +985,102 @@ func (w *writer) disease(s intent.Slots) {
 		}
 	}
 	w.put(notDiagnosis)
+}
+
+// fieldOf reads one of a finding's fields and records it as grounded.
+func (w *writer) fieldOf(d *Disease, field string) (any, bool) {
+	p := findingPath(d.Finding) + "." + field
+	v, ok := w.doc.Lookup(p)
+	if ok {
+		w.record(d.Key, p, v, "")
+	}
+	return v, ok
+}
+
+// findingSummary is one finding in a line: "diabetic retinopathy:
+// moderate NPDR (flagged, probability 0.61)", or its reason when not judged.
+func (w *writer) findingSummary(d *Disease) string {
+	if _, ok := w.doc.Lookup(findingPath(d.Finding)); !ok {
+		if why := w.doc.String(notJudgedPath(d.Finding)); why != "" {
+			w.record(d.Key, notJudgedPath(d.Finding), why, "")
+			return d.Name + ": not judged (" + why + ")"
+		}
+		return ""
+	}
+	label, _ := w.fieldOf(d, "label")
+	pos, _ := w.fieldOf(d, "positive")
+	prob, _ := w.fieldOf(d, "probability")
+	flag := "below its threshold"
+	if pos == true {
+		flag = "flagged"
+	}
+	return fmt.Sprintf("%s: %s (%s, probability %s)", d.Name, formatValue(label), flag, formatValue(prob))
+}
+
+// finding says one judgement in full: label and grade on its scale, the
+// probability against the threshold, and the evidence ("why?" and "tell me
+// more" get every item; otherwise the first four).
+func (w *writer) finding(d *Disease, aspect string) {
+	label, _ := w.fieldOf(d, "label")
+	grade, _ := w.fieldOf(d, "grade")
+	scale, _ := w.fieldOf(d, "scale")
+	prob, _ := w.fieldOf(d, "probability")
+	thr, _ := w.fieldOf(d, "threshold")
+	pos, _ := w.fieldOf(d, "positive")
+	if aspect != "why" {
+		w.say(w.pick("The analysis judges %[1]s as %[2]s (grade %[3]s on the %[4]s scale).", "%[5]s: %[2]s, grade %[3]s on the %[4]s scale.", "For %[1]s the report says %[2]s (%[4]s grade %[3]s)."),
+			d.Name, formatValue(label), formatValue(grade), formatValue(scale), capitalize(d.Name))
+	}
+	verdict := "below the threshold, so it is not flagged"
+	if pos == true {
+		verdict = "at or above the threshold, so it is flagged"
+	}
+	w.say("The probability of %s is %s against a decision threshold of %s: %s.", d.Positive, formatValue(prob), formatValue(thr), verdict)
+	ev, _ := w.doc.Lookup(findingPath(d.Finding) + ".evidence")
+	items, _ := ev.([]any)
+	limit := 4
+	if aspect == "why" || aspect == "more" {
+		limit = len(items)
+	}
+	var texts []string
+	for i := range items {
+		if i >= limit {
+			break
+		}
+		p := fmt.Sprintf("%s.evidence[%d].text", findingPath(d.Finding), i)
+		if t := w.doc.String(p); t != "" {
+			w.record(d.Key, p, t, "")
+			texts = append(texts, t)
+		}
+	}
+	if len(texts) > 0 {
+		lead := "It rests on"
+		if aspect == "why" {
+			lead = "Why: it rests on"
+		}
+		w.say("%s: %s.", lead, strings.Join(texts, "; "))
+		if len(items) > limit {
+			n := len(items) - limit
+			w.say("(%s more %s of evidence: ask “why?”.)", countWord(n), map[bool]string{true: "item", false: "items"}[n == 1])
+		}
+	}
+	if d.Scale != "" && aspect != "why" {
+		w.say("Scale: %s.", d.Scale)
+	}
+}
+
+// diagnosesCaveat says the section's own caveat and the sources it used.
+func (w *writer) diagnosesCaveat() {
+	if src, ok := w.doc.Lookup(diagnosesSourcesPath); ok {
+		if arr, _ := src.([]any); len(arr) > 0 {
+			w.record("diagnoses", diagnosesSourcesPath, src, "")
+			w.say("Evidence sources: %s.", formatValue(src))
+		}
+	}
+	if c := w.doc.String(diagnosesCaveatPath); c != "" {
+		w.record("diagnoses", diagnosesCaveatPath, c, "")
+		w.put(c)
+	}
 }
 
 func (w *writer) flags() []string {

@@ -129,7 +129,7 @@ func TestMissingValuesSayWhy(t *testing.T) {
 	sample := loadDoc(t, "sample_report.json", nil)
 	converse(t, sample, []turn{
 		{q: "any haemorrhages?", intent: intent.Lesions, contains: []string{"lesions were not assessed", "--lesions", "don't read that as", "does not detect microaneurysms"}},
-		{q: "what is the DR grade?", intent: intent.Disease, contains: []string{"does not grade diseases yet", "not a diagnosis"}},
+		{q: "what is the DR grade?", intent: intent.Disease, contains: []string{"written before the analysis judged diseases", "not a diagnosis"}},
 		{q: "do I have glaucoma?", contains: []string{"0.359", "violated"}},
 	})
 }
@@ -214,6 +214,8 @@ func TestAnswersQuoteOnlyReportNumbers(t *testing.T) {
 	qs = append(qs, readQuestions(t, "testdata/questions.tsv")...)
 	qs = append(qs, readQuestions(t, "testdata/questions_holdout.tsv")...)
 	qs = append(qs, readQuestions(t, "testdata/questions_blind.tsv")...)
+	qs = append(qs, readQuestions(t, "testdata/questions_blind2.tsv")...)
+	qs = append(qs, readQuestions(t, "testdata/questions_blind3.tsv")...)
 	for _, name := range []string{"sample_report.json", "future_report.json"} {
 		doc := loadDoc(t, name, nil)
 		b := NewBuiltin(nil)
@@ -296,9 +298,17 @@ func TestWordingDeterministicAndVaried(t *testing.T) {
 }
 
 func BenchmarkTurn(b *testing.B) {
-	doc := loadDoc(b, "sample_report.json", nil)
+	benchTurns(b, "sample_report.json", []string{"what is the vesel density in zone b?", "and the veins?", "is that bad?", "what does tortuosity mean?", "give me a summary"})
+}
+
+// On the full 1.7.0 report (lesions and diagnoses), disease questions.
+func BenchmarkTurnDiagnoses(b *testing.B) {
+	benchTurns(b, "future_report.json", []string{"what DR grade?", "is there glaucoma?", "is this eye normal?", "what diseases did it find?", "give me a summary"})
+}
+
+func benchTurns(b *testing.B, report string, qs []string) {
+	doc := loadDoc(b, report, nil)
 	e := NewBuiltin(nil)
-	qs := []string{"what is the vesel density in zone b?", "and the veins?", "is that bad?", "what does tortuosity mean?", "give me a summary"}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		conv := &Conversation{Turns: []Turn{{Role: User, Text: qs[i%len(qs)]}}}
@@ -340,5 +350,54 @@ func TestQualityAnswers(t *testing.T) {
 	old := loadDoc(t, "sample_report.json", nil)
 	converse(t, old, []turn{
 		{q: "Is the photo good enough?", contains: []string{"before the analysis graded image quality"}},
+	})
+}
+
+// Disease questions are answered from the diagnoses section (schema
+// 1.7.0) through the registry: the judgement, its probability against the
+// threshold, the evidence ("why?" gives all of it) and the caveat; a
+// disease the report does not judge says why.
+func TestDiagnosesAnswers(t *testing.T) {
+	doc := loadDoc(t, "future_report.json", nil)
+	field := func(key, f string) string {
+		v, ok := doc.Lookup("diagnoses.findings[key=" + key + "]." + f)
+		if !ok {
+			t.Fatalf("future_report.json lacks %s.%s", key, f)
+		}
+		return formatValue(v)
+	}
+	caveat := doc.String("diagnoses.caveat")
+	lastEvidence := func(key string) string {
+		v, _ := doc.Lookup("diagnoses.findings[key=" + key + "].evidence")
+		items := v.([]any)
+		return items[len(items)-1].(map[string]any)["text"].(string)
+	}
+	converse(t, doc, []turn{
+		{q: "what DR grade?", intent: intent.Disease, contains: []string{field("dr", "label"), "grade " + field("dr", "grade"), "ICDR 0-4", field("dr", "probability"), field("dr", "threshold"), caveat, "not a diagnosis"}},
+		{q: "why?", intent: intent.Disease, contains: []string{"Why: it rests on", lastEvidence("dr")}},
+		{q: "is there glaucoma?", intent: intent.Disease, contains: []string{field("glaucoma", "label"), field("glaucoma", "probability")}},
+		{q: "any cataract?", intent: intent.Disease, contains: []string{"cataract", field("cataract", "label")}},
+		{q: "is this eye normal?", intent: intent.Disease, contains: []string{field("abnormal", "label"), field("abnormal", "probability")}},
+		{q: "what diseases did it find?", intent: intent.Disease, contains: []string{"diabetic retinopathy: " + field("dr", "label"), "glaucoma: " + field("glaucoma", "label"), "cataract: " + field("cataract", "label")}},
+		{q: "is there macular degeneration?", intent: intent.Disease, contains: []string{"does not assess", "age-related macular degeneration"}},
+	})
+	notJudged := loadDoc(t, "future_report.json", func(m map[string]any) {
+		d := m["diagnoses"].(map[string]any)
+		var keep []any
+		for _, f := range d["findings"].([]any) {
+			if f.(map[string]any)["key"] != "glaucoma" {
+				keep = append(keep, f)
+			}
+		}
+		d["findings"] = keep
+		d["not_judged"] = []any{map[string]any{"section": "glaucoma", "reason": "the optic disc was not found"}}
+	})
+	converse(t, notJudged, []turn{
+		{q: "do I have glaucoma?", intent: intent.Disease, contains: []string{"not judged for this photo: the optic disc was not found", "vertical cup-to-disc ratio"}, lacks: []string{"not suspected"}},
+		{q: "what diseases were found?", contains: []string{"glaucoma: not judged (the optic disc was not found)"}},
+	})
+	// The overview and next steps mention the judgements.
+	converse(t, doc, []turn{
+		{q: "summarise the findings", intent: intent.Overview, contains: []string{"Screening judgements (experimental)", "diabetic retinopathy: " + field("dr", "label")}},
 	})
 }

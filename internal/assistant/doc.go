@@ -8,7 +8,10 @@
 // and, where published, its usual range. A new Report field needs only a
 // registry entry; the responder has no per-field code. When the Report
 // lacks a value the answer says so and why (the reason the Report gives,
-// e.g. the optic disc not found), and never fills it in.
+// e.g. the optic disc not found), and never fills it in. Disease questions
+// are answered from the Report's diagnoses section (its experimental
+// screening judgements, with their evidence and caveat), again through the
+// registry.
 //
 // Flow: question → intent.Recognizer (intent + slots) → resolved against
 // the previous turns (follow-ups) → registry lookups in the Report →

@@ -81,9 +81,7 @@ var vesselSets = map[Scope]string{
 
 // pending are Report sections this assistant expects from analysis stages
 // that have not landed yet, and how to say so when a Report lacks them.
-var pending = []struct{ Prefix, Say string }{
-	{"diagnoses", "this analysis does not grade diseases yet"},
-}
+var pending = []struct{ Prefix, Say string }{}
 
 // absence are the Report's own reasons for a missing section, checked in
 // order: when Path is absent and the document matches When (a path that
@@ -91,6 +89,7 @@ var pending = []struct{ Prefix, Say string }{
 // Detail.
 var absence = []struct{ Prefix, When, Say, Detail string }{
 	{"quality", "!quality", "this report was written before the analysis graded image quality (report schema 1.6.0 added it)", ""},
+	{"diagnoses", "!diagnoses", "this report was written before the analysis judged diseases (report schema 1.7.0 added it)", ""},
 	{"lesions", "!lesions", "lesions were not assessed for this photo", "not_assessed[section=lesions].reason"},
 	{"vessels.artery", "!vessels.artery", "the artery/vein stage did not run for this photo", ""},
 	{"vessels.vein", "!vessels.vein", "the artery/vein stage did not run for this photo", ""},
@@ -125,11 +124,11 @@ const notDiagnosis = "This is a measurement, not a diagnosis: RetinalGPT is a re
 var measures = []Measure{
 	// Image and its characteristics.
 	{Key: "image_format", Name: "image", Intent: intent.Modality,
-		Phrases: []string{"file format", "image format", "image size", "how big is the image", "how large is the image", "image resolution", "resolution", "dimensions", "how many pixels", "pixel size", "image dimensions"},
+		Phrases: []string{"file format", "image format", "image size", "how big is the image", "how large is the image", "image resolution", "resolution", "dimensions", "how many pixels", "image dimensions"},
 		Fields:  map[Scope][]Field{{}: {{Path: "image.format"}, {Path: "image.width", Unit: "px", Label: "width"}, {Path: "image.height", Unit: "px", Label: "height"}}},
 		Explain: "the file the analysis read: its decoder, width and height in pixels"},
 	{Key: "calibration", Name: "calibration", Intent: intent.Modality,
-		Phrases: []string{"calibration", "calibrated", "micrometres per pixel", "micrometers per pixel", "microns per pixel", "um per px", "um per pixel", "scale", "pixel to micron", "real size", "millimetres", "micrometre", "micrometer", "micron"},
+		Phrases: []string{"calibration", "calibrated", "pixel size", "size of a pixel", "pixel spacing", "micrometres per pixel", "micrometers per pixel", "microns per pixel", "um per px", "um per pixel", "scale", "pixel to micron", "real size", "millimetres", "micrometre", "micrometer", "micron"},
 		Fields:  map[Scope][]Field{{}: {{Path: "calibration.um_per_px", Unit: "µm per pixel"}, {Path: "calibration.source", Label: "source"}, {Path: "calibration.note", Label: "note", Optional: true}}},
 		Explain: "how pixels become micrometres: from the user's --um-per-px, the camera's field of view, or, as a fallback, by taking the optic disc as 1.8 mm across (the population mean; real discs range from about 1.5 to 2.2 mm)",
 		Summary: true},
@@ -176,14 +175,14 @@ var measures = []Measure{
 		Explain: "whether the photo is centred on the macula, on the optic disc, or elsewhere",
 		Summary: true},
 	{Key: "fovea_position", Name: "fovea", Intent: intent.Anatomy,
-		Phrases: []string{"fovea position", "fovea location", "foveal position", "fovea centre", "fovea center", "where is the fovea", "wheres the fovea", "where is the macula", "wheres the macula", "find the fovea", "locate the fovea", "macula position", "macula location", "foveal", "macular"},
+		Phrases: []string{"fovea position", "fovea location", "foveal position", "fovea centre", "fovea center", "where is the fovea", "wheres the fovea", "where is the macula", "wheres the macula", "find the fovea", "locate the fovea", "find the macula", "locate the macula", "macula position", "macula location", "foveal", "macular"},
 		Fields: map[Scope][]Field{{}: {{Path: "anatomy.fovea.center.x", Unit: "px", Label: "x"}, {Path: "anatomy.fovea.center.y", Unit: "px", Label: "y"},
 			{Path: "anatomy.fovea.center.x_norm", Label: "normalized x"}, {Path: "anatomy.fovea.center.y_norm", Label: "normalized y"}}},
 		Confidence: []Field{{Path: "anatomy.fovea.confidence", Label: "locator confidence"}},
 		Explain:    "the centre of the macula, the small pit responsible for sharp central vision; positions are in pixels of the original photo (x to the right, y down) and normalized to 0..1",
 		Summary:    true, Where: "anatomy.fovea.center"},
 	{Key: "disc_fovea_distance", Name: "distance between the disc and the fovea", Intent: intent.Anatomy,
-		Phrases: []string{"disc fovea distance", "distance between disc and fovea", "distance from disc to fovea", "disc to fovea", "fovea to disc", "how far is the fovea"},
+		Phrases: []string{"how far is the disc from the fovea", "how far is the fovea from the disc", "how far apart are the disc and fovea", "distance from the fovea to the disc", "disc fovea distance", "distance between disc and fovea", "distance from disc to fovea", "disc to fovea", "fovea to disc", "how far is the fovea", "distance between the disc and the fovea", "distance between the disc and fovea", "distance between the optic disc and the fovea"},
 		Fields:  map[Scope][]Field{{}: {{Path: "anatomy.disc_fovea_distance_px", Unit: "px"}}},
 		Explain: "the distance between the centres of the optic disc and the fovea, in pixels of the original photo (typically about two and a half disc diameters)"},
 
@@ -203,7 +202,7 @@ var measures = []Measure{
 		Explain:    "where the optic disc (the optic nerve head, where vessels and nerve fibres leave the eye) lies in the photo",
 		Where:      "disc.center"},
 	{Key: "disc_size", Name: "optic disc size", Intent: intent.Disc,
-		Phrases: []string{"disc size", "size of the disc", "disc diameter", "how big is the optic disc", "how large is the optic disc", "optic disc size", "optic disk size", "size of the optic disc", "disk diameter", "optic disc diameter", "disc height", "disc width", "disc area", "how big is the disc", "disk size", "large disc", "small disc", "disc dimensions", "size of the optic nerve head", "size of the nerve head", "optic nerve head size"},
+		Phrases: []string{"how large is the optic nerve head", "how big is the optic nerve head", "how large is the nerve head", "how big is the nerve head", "how large is the disc", "optic nerve head diameter", "disc size", "size of the disc", "disc diameter", "how big is the optic disc", "how large is the optic disc", "optic disc size", "optic disk size", "size of the optic disc", "disk diameter", "optic disc diameter", "disc height", "disc width", "disc area", "how big is the disc", "disk size", "large disc", "small disc", "disc dimensions", "size of the optic nerve head", "size of the nerve head", "optic nerve head size"},
 		Fields: map[Scope][]Field{{}: {{Path: "disc.height_um", Unit: "µm", Label: "height"}, {Path: "disc.height_px", Unit: "px", Label: "height"},
 			{Path: "disc.width_um", Unit: "µm", Label: "width"}, {Path: "disc.width_px", Unit: "px", Label: "width"},
 			{Path: "disc.area_mm2", Unit: "mm²", Label: "area"}, {Path: "disc.area_px", Unit: "px", Label: "area"},
@@ -266,7 +265,7 @@ var measures = []Measure{
 		Explain: "a number between 1 and 2 that says how completely the branching vessel pattern fills the image (box counting); lower values have been linked to age, hypertension and other systemic disease",
 		Summary: true},
 	{Key: "average_width", Name: "average vessel width", Intent: intent.Vessels,
-		Phrases: []string{"average width", "mean width", "vessel width", "width", "wide", "how wide", "thickness", "thick", "how thick", "vessel diameter", "diameter of the vessels", "mean vessel width", "average vessel width", "vessel thickness", "vessel size"},
+		Phrases: []string{"average vessel calibre", "mean vessel calibre", "average vessel caliber", "mean vessel caliber", "average width", "mean width", "vessel width", "width", "wide", "how wide", "thickness", "thick", "how thick", "vessel diameter", "diameter of the vessels", "diameter", "mean diameter", "average diameter", "mean vessel width", "average vessel width", "vessel thickness", "vessel size"},
 		Set:     []Field{{Path: "average_width_um", Unit: "µm"}, {Path: "average_width_px", Unit: "px"}},
 		Explain: "the vessel area divided by the centreline length: a mean width of the vessels",
 		Summary: true},
@@ -297,7 +296,7 @@ var measures = []Measure{
 		Set:     []Field{{Path: "segment_count"}},
 		Explain: "the pieces of centreline between end points and branch points"},
 	{Key: "branch_points", Name: "number of branch points", Intent: intent.Vessels,
-		Phrases: []string{"branch points", "branch point", "branch point count", "how many branches", "number of branches", "branches", "junctions", "number of bifurcations", "how many bifurcations", "forks", "branch", "how often do the vessels branch"},
+		Phrases: []string{"vessel branching", "number of branching", "how many branching", "branch points", "branch point", "branch point count", "how many branches", "number of branches", "branches", "junctions", "number of bifurcations", "how many bifurcations", "forks", "branch", "how often do the vessels branch"},
 		Set:     []Field{{Path: "branch_point_count"}},
 		Explain: "places where the vessel centreline splits"},
 	{Key: "end_points", Name: "number of end points", Intent: intent.Vessels,
@@ -465,39 +464,87 @@ var lesionTypes = []Lesion{
 		Explain: "yellow deposits under the retina; large drusen (125 µm or more) are a sign of age-related macular degeneration"},
 }
 
-// Disease is a condition the assistant can be asked about; Path is where a
-// grade would be in the Report, Related the measures that bear on it.
+// Disease is a condition the assistant can be asked about. Finding is its
+// key in the Report's diagnoses.findings (schema 1.7.0; "" when the
+// analysis does not judge it), Positive what the finding's probability is
+// the probability of, Related the measures that bear on it.
 type Disease struct {
 	Key, Name string
 	Phrases   []string
-	Path      string
+	Finding   string
+	Positive  string
 	Scale     string
 	Related   []string
 	Explain   string
 }
 
 var diseases = []Disease{
-	{Key: "dr", Name: "diabetic retinopathy", Phrases: []string{"diabetic retinopathy", "dr", "diabetes", "diabetic", "retinopathy", "diabetic eye disease", "npdr", "pdr", "proliferative"},
-		Path: "diagnoses.dr.grade", Scale: "ICDR grades 0 (none) to 4 (proliferative); grade 2 or more, or any macular oedema, is referable",
+	{Key: "dr", Name: "diabetic retinopathy", Phrases: []string{"diabetic retinopathy", "dr", "diabetes", "diabetic", "retinopathy", "diabetic eye disease", "npdr", "pdr", "proliferative", "dr grade", "icdr"},
+		Finding: "dr", Positive: "referable diabetic retinopathy (ICDR grade 2 or more)",
+		Scale:   "ICDR grades 0 (none) to 4 (proliferative); grade 2 or more, or any macular oedema, is referable",
 		Explain: "damage to the retina's small vessels caused by diabetes: microaneurysms, haemorrhages and exudates, and in its advanced stage new fragile vessels"},
-	{Key: "dme", Name: "diabetic macular oedema", Phrases: []string{"macular oedema", "macular edema", "dme", "dmo", "diabetic macular oedema", "diabetic macular edema", "swelling of the macula", "macula swelling"},
-		Path: "diagnoses.dme.grade", Scale: "risk 0 (no exudates), 1 (exudates farther than one disc diameter from the macula centre), 2 (within one disc diameter)",
+	{Key: "dme", Name: "diabetic macular oedema", Phrases: []string{"macular oedema", "macular edema", "dme", "dmo", "diabetic macular oedema", "diabetic macular edema", "swelling of the macula", "macula swelling", "swollen macula", "macular swelling", "macula swollen", "macular thickening"},
+		Finding: "dme", Positive: "any diabetic macular oedema risk (IDRiD grade 1 or 2)",
+		Scale:   "risk 0 (no exudates), 1 (exudates farther than one disc diameter from the macula centre), 2 (within one disc diameter)",
 		Explain: "fluid and lipid leaking into the macula, the centre of sharp vision, in diabetes"},
 	{Key: "glaucoma", Name: "glaucoma", Phrases: []string{"glaucoma", "glaucomatous", "glaucoma suspect", "optic neuropathy", "eye pressure", "intraocular pressure", "iop", "glucoma"},
-		Path: "diagnoses.glaucoma", Related: []string{"cdr_vertical", "isnt"},
+		Finding: "glaucoma", Positive: "glaucoma", Related: []string{"cdr_vertical", "isnt"},
 		Explain: "damage to the optic nerve, usually slowly progressive, seen in photos as an enlarged cup and a thinning neuroretinal rim"},
+	{Key: "cataract", Name: "cataract", Phrases: []string{"cataract", "cataracts", "cloudy", "cloudiness", "cloudy lens", "lens cloudy", "clouded lens", "lens opacity", "opaque lens", "cloudy vision", "misty vision", "hazy lens"},
+		Finding: "cataract", Positive: "cataract",
+		Explain: "clouding of the eye's lens; in a fundus photo it shows only indirectly, as a hazy, low-contrast image (which a poor photo can also cause)"},
+	{Key: "abnormal", Name: "any abnormality", Phrases: []string{"normal eye", "healthy eye", "normal retina", "healthy retina", "eye normal", "eye healthy", "retina normal", "retina healthy"},
+		Finding: "abnormal", Positive: "any finding (not a normal photo)",
+		Explain: "whether the photo shows any of the findings the classifier knows (diabetic retinopathy, macular oedema, glaucoma, cataract) rather than a normal eye"},
 	{Key: "amd", Name: "age-related macular degeneration", Phrases: []string{"amd", "armd", "macular degeneration", "age related macular degeneration", "wet amd", "dry amd"},
-		Path: "diagnoses.amd", Related: []string{"fovea_position"},
+		Related: []string{"fovea_position"},
 		Explain: "degeneration of the macula with age: drusen and pigment changes, later atrophy or new vessels under the retina"},
 	{Key: "hypertensive", Name: "hypertensive retinopathy", Phrases: []string{"hypertensive retinopathy", "hypertension", "hypertensive", "high blood pressure", "blood pressure", "bp"},
-		Path: "diagnoses.hypertensive", Related: []string{"avr", "crae"},
+		Related: []string{"avr", "crae"},
 		Explain: "retinal vessel changes from high blood pressure: arteriolar narrowing (low AVR), then AV nicking, haemorrhages, exudates and cotton-wool spots, and at worst a swollen disc (Keith-Wagener-Barker grades I-IV)"},
 	{Key: "myopia", Name: "myopic maculopathy", Phrases: []string{"myopia", "myopic", "myopic maculopathy", "short sighted", "short sightedness", "nearsighted", "near sighted", "pathologic myopia"},
-		Path: "diagnoses.myopic_maculopathy", Related: []string{"disc_size"},
+		Related: []string{"disc_size"},
 		Explain: "degenerative changes of the macula in high myopia (lacquer cracks, atrophy, choroidal neovascularization, Fuchs spot)"},
 	{Key: "cardiovascular", Name: "cardiovascular or dementia risk", Phrases: []string{"cardiovascular", "heart disease", "stroke", "dementia", "alzheimer", "alzheimers", "systemic disease", "heart"},
-		Path: "diagnoses.systemic", Related: []string{"fractal_dimension", "distance_tortuosity", "avr"},
+		Related: []string{"fractal_dimension", "distance_tortuosity", "avr"},
 		Explain: "research links retinal vessel measures (fractal dimension, calibres, tortuosity) with cardiovascular disease and dementia on average across populations; they do not predict one person's risk"},
+}
+
+// The Report's diagnoses section (schema 1.7.0): per judged disease the
+// entry is findingPath(key), with findingFields relative to it and
+// evidenceFields relative to each "evidence[N]"; a disease that could not
+// be judged has its reason at notJudgedPath(key).
+const (
+	diagnosesPath        = "diagnoses"
+	diagnosesCaveatPath  = "diagnoses.caveat"
+	diagnosesSourcesPath = "diagnoses.sources"
+)
+
+func findingPath(key string) string   { return "diagnoses.findings[key=" + key + "]" }
+func notJudgedPath(key string) string { return "diagnoses.not_judged[section=" + key + "].reason" }
+
+var (
+	findingFields  = []string{"key", "name", "label", "grade", "scale", "probability", "threshold", "positive", "probabilities"}
+	evidenceFields = []string{"text", "source", "value", "unit"}
+)
+
+// DiagnosisPaths lists every Report path the disease answers read, with
+// selectors (for the registry-versus-docs test).
+func (r *Registry) DiagnosisPaths() []string {
+	out := []string{diagnosesCaveatPath, diagnosesSourcesPath}
+	for _, d := range r.Diseases {
+		if d.Finding == "" {
+			continue
+		}
+		for _, f := range findingFields {
+			out = append(out, findingPath(d.Finding)+"."+f)
+		}
+		for _, f := range evidenceFields {
+			out = append(out, findingPath(d.Finding)+".evidence[0]."+f)
+		}
+		out = append(out, notJudgedPath(d.Finding))
+	}
+	return out
 }
 
 // Registry is the assistant's knowledge of the Report, indexed.

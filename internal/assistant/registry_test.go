@@ -54,6 +54,9 @@ func registryPaths() map[string]bool {
 	for _, p := range reg.LesionPaths() {
 		out[selectorRE.ReplaceAllString(p, "")] = true
 	}
+	for _, p := range reg.DiagnosisPaths() {
+		out[selectorRE.ReplaceAllString(p, "")] = true
+	}
 	for _, a := range absence {
 		if a.Detail != "" {
 			out[selectorRE.ReplaceAllString(a.Detail, "")] = true
@@ -82,7 +85,9 @@ var notAsked = []string{"schema_version", "id", "created_at", "software", "model
 	"lesions.types.objects.max_probability", "lesions.types.objects.disc_distance_dd", "not_assessed.section",
 	// The quality gate's per-criterion detail: the answers give the grade,
 	// its reasons and probabilities, and the modality verdict.
-	"quality.criteria", "quality.modality.criteria"}
+	"quality.criteria", "quality.modality.criteria",
+	// The diagnoses section's provenance (the caveat and sources are said).
+	"diagnoses.model", "diagnoses.not_judged.section"}
 
 // Every path the registry reads (outside the sections expected from stages
 // not landed yet) is a documented Report field, and every documented

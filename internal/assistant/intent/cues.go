@@ -10,19 +10,19 @@ type cue struct {
 
 var cues = []cue{
 	{[]string{"cue:greet"}, []string{"hi", "hello", "helo", "hey", "hiya", "howdy", "greetings", "good morning", "good afternoon", "good evening", "hallo", "yo", "hi there", "hello there", "morning", "afternoon", "evening", "good day"}},
-	{[]string{"cue:thanks"}, []string{"thanks", "thank you", "thx", "ty", "cheers", "much appreciated", "appreciate it", "great thanks", "perfect", "brilliant", "cool", "got it", "ok thanks", "awesome"}},
+	{[]string{"cue:thanks"}, []string{"that helps", "that helped", "helpful", "very helpful", "that was helpful", "that is helpful", "ta", "ta very much", "thank u", "thanks a lot", "much obliged", "thanks", "thank you", "thx", "ty", "cheers", "much appreciated", "appreciate it", "great thanks", "perfect", "brilliant", "cool", "got it", "ok thanks", "awesome"}},
 	{[]string{"cue:bye"}, []string{"bye", "goodbye", "good bye", "see you", "see ya", "farewell", "that is all", "thats all", "im done", "i am done"}},
-	{[]string{"cue:help"}, []string{"help", "what can you do", "what can i ask", "what do you do", "how does this work", "what are you", "who are you",
+	{[]string{"cue:help"}, []string{"do you know about", "what do you know about", "what sort of thing", "what kind of thing do you", "what topics", "what kind of question", "what type of question", "what sort of question", "thing you can do", "list of thing", "where to start", "where do i start", "where should i start", "how do i start", "get started", "getting started", "help", "what can you do", "what can i ask", "what do you do", "how does this work", "what are you", "who are you",
 		"what questions", "what can you tell me", "capabilities", "how do i use", "how to use", "usage", "commands", "what do you know", "instructions", "menu", "what are my options", "what else can you", "can you answer", "what to ask", "what should i ask", "what sort of thing can you", "what kind of thing can you", "what are you able to"}},
-	{[]string{"cue:modality"}, []string{"modality", "kind of image", "kind of photo", "kind of picture", "kind of scan", "type of image", "type of photo",
+	{[]string{"cue:modality"}, []string{"type of retinal image", "kind of retinal image", "sort of retinal image", "type of retinal photo", "kind of retinal photo", "retinal image type", "modality", "kind of image", "kind of photo", "kind of picture", "kind of scan", "type of image", "type of photo",
 		"type of picture", "type of scan", "sort of image", "sort of photo", "what is this image", "what image is this", "what is this picture",
 		"what is this photo", "what is this a photo of", "what is this a picture of", "looking at", "imaging", "image type", "photo type",
 		"fundus photo", "fundus photograph", "fundus image", "colour photo", "color photo", "colour fundus", "color fundus", "oct", "angiogram", "angiography",
 		"fluorescein", "what camera", "which camera", "file format", "image format", "resolution", "image size", "how big is the image", "dimensions", "what was captured", "type of exam", "kind of exam", "which exam", "camera", "retinal camera", "fundus camera", "what kind of eye image", "what type of eye image", "what kind of eye photo", "where is this image from"}},
-	{[]string{"cue:quality"}, []string{"quality", "quality grade", "image grade", "blurry", "blur", "blurred", "sharp", "in focus", "out of focus", "focus", "usable", "gradable", "ungradable", "good enough",
+	{[]string{"cue:quality"}, []string{"exposed", "well exposed", "poorly exposed", "lighting", "illumination", "illuminated", "lit", "quality", "quality grade", "image grade", "blurry", "blur", "blurred", "sharp", "in focus", "out of focus", "focus", "usable", "gradable", "ungradable", "good enough",
 		"clear", "clarity", "exposure", "too dark", "too bright", "underexposed", "overexposed", "artefact", "artifact", "noisy", "noise", "retake", "readable",
 		"well taken", "cropped", "clipped", "cut off", "field of view", "fov", "coverage", "reliable", "trustworthy", "trust", "can you read", "decent photo", "image good", "photo good", "picture good", "properly taken", "acceptable", "taken properly", "taken correctly", "taken well", "photographed properly", "good shot", "bad shot"}},
-	{[]string{"cue:overview"}, []string{"summary", "summarize", "summarise", "overview", "findings", "what did you find", "what do you see", "what can you see",
+	{[]string{"cue:overview"}, []string{"verdict", "the verdict", "overall verdict", "bottom line", "conclusion", "conclusions", "summary", "summarize", "summarise", "overview", "findings", "what did you find", "what do you see", "what can you see",
 		"tell me about this image", "tell me about the image", "tell me about this photo", "tell me about the photo", "tell me about this picture", "tell me about my eye",
 		"tell me about my retina", "results", "result", "report", "anything wrong", "describe", "main findings", "big picture", "everything", "the whole report",
 		"what does the image show", "what does it show", "what does the photo show", "what did the analysis show", "analysis", "give me the rundown", "rundown", "key points", "key numbers", "all the numbers", "all measurements", "how does my eye look", "how does the eye look", "how is my eye", "how is the eye", "how is my retina", "how does the retina look", "in a nutshell", "brief", "recap", "overall picture", "overall impression", "overall findings", "overall result", "overall results", "overall assessment"}},
@@ -45,6 +45,7 @@ var cues = []cue{
 		"coordinates", "box", "boxes", "bounding box", "bounding boxes", "which quadrant", "quadrant", "which area", "which region", "which side", "how far", "distance from the fovea"}},
 	{[]string{"cue:more"}, []string{"tell me more", "more detail", "more details", "in more detail", "go on", "elaborate", "continue", "more info", "more information", "anything else", "what else", "keep going", "expand on"}},
 	{[]string{"cue:followup"}, []string{"and", "what about", "how about", "across", "also", "same for", "same thing for", "now", "then", "instead", "versus", "vs"}},
+	{[]string{"cue:why"}, []string{"why", "how come", "why do you say", "what makes you say", "what makes you think", "based on what", "on what basis", "what is that based on", "what is it based on", "what evidence", "which evidence", "reason", "reasons", "reasoning"}},
 	{[]string{"cue:this"}, []string{"that", "this", "it", "those", "these", "them"}},
 	{[]string{"cue:disc"}, []string{"optic disc", "optic disk", "disc", "disk", "optic nerve", "nerve head", "optic nerve head", "onh", "papilla", "cup", "optic cup", "neuroretinal", "nerve"}},
 	{[]string{"cue:vessel"}, []string{"vessel", "blood vessel", "vasculature", "vascular", "vascular tree", "circulation", "blood flow", "vessel tree", "vascular measure", "biomarker", "capillary", "vessel network", "retinal vessel", "branching"}},
@@ -60,7 +61,7 @@ var cues = []cue{
 	{[]string{"zone:B"}, []string{"zone b", "b zone", "zone-b", "ring b", "zoneb", "zone bee"}},
 	{[]string{"zone:C"}, []string{"zone c", "c zone", "zone-c", "ring c", "zonec", "zone see"}},
 	{[]string{"zone:whole"}, []string{"whole image", "entire image", "whole photo", "entire photo", "whole fov", "whole field", "entire field", "whole retina", "entire retina", "everywhere", "globally", "the whole thing"}},
-	{[]string{"cue:oos"}, []string{"weather", "recipe", "joke", "stock", "stocks", "football", "soccer", "movie", "film", "poem", "song", "president",
+	{[]string{"cue:oos"}, []string{"book me", "make me an appointment", "call my doctor", "weather", "recipe", "joke", "stock", "stocks", "football", "soccer", "movie", "film", "poem", "song", "president",
 		"capital of", "bitcoin", "crypto", "python", "javascript", "translate", "pizza", "restaurant", "flight", "hotel", "lottery", "horoscope",
 		"gold", "cook", "cooking", "weekend", "homework", "election", "sports", "game", "chess", "write me", "email", "tax", "taxes", "meaning of life", "girlfriend", "boyfriend", "dog", "cat", "car", "knee", "tooth", "teeth", "heart rate", "blood test", "cholesterol", "skin", "rash", "mole", "lungs", "lung", "kidney", "xray", "x ray", "mri", "ct scan"}},
 }
@@ -76,4 +77,4 @@ will with would yes yet you your yours image photo picture scan eye eyes retina 
 measured measurement measurements size big small large wide left right top bottom side result results patient patients mine person
 people doctor clinical look looked find found figure figures many few each per across along near far level levels score scores
 give given show tell explain okay sure book booking across check checked thanks there their value exact exactly precise roughly approximately approx
-anything nothing everything where else one two three four five six seven eight nine ten first second third last next part parts`
+anything nothing everything where else list one two three four five six seven eight nine ten first second third last next part parts`

@@ -276,8 +276,16 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 	}
 	// "the mean width" is a measure, not "what does it mean".
 	for i, m := range ms {
-		if m.concept == "cue:explain" && m.end-m.start == 1 && toks[m.start] == "mean" && i+1 < len(ms) &&
-			ms[i+1].start == m.end && strings.HasPrefix(ms[i+1].concept, "m:") {
+		// also across a tree word: "mean artery diameter".
+		next, at := i+1, m.end
+		if next < len(ms) && strings.HasPrefix(ms[next].concept, "tree:") && ms[next].start == m.end {
+			at = ms[next].end
+			for next < len(ms) && ms[next].start == m.end {
+				next++
+			}
+		}
+		if m.concept == "cue:explain" && m.end-m.start == 1 && toks[m.start] == "mean" && next < len(ms) &&
+			ms[next].start == at && strings.HasPrefix(ms[next].concept, "m:") {
 			has["cue:explain"] = false
 			for _, o := range ms {
 				if o.concept == "cue:explain" && o.start != m.start {
@@ -330,6 +338,16 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 		}
 	}
 
+	if has["cue:why"] {
+		s.Aspect = "why"
+	}
+	// "is this eye normal?", "is my retina healthy?", "is everything ok?":
+	// a judgement of the whole eye (no measure, lesion or disease named) is
+	// the question the screening's "abnormal" finding answers.
+	if s.Measure == "" && s.Lesion == "" && s.Disease == "" && !has["cue:lesion"] && anyOf(toks, wholeEye) && anyOf(toks, normality) {
+		s.Disease = "abnormal"
+	}
+
 	switch {
 	case has["cue:oos"]:
 		return OutOfScope, s
@@ -339,6 +357,10 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 		return Explain, s
 	case has["cue:next"]:
 		return NextSteps, s
+	case s.Disease != "" && s.Measure == "" && s.Lesion == "" && !lesion && (s.Disease == "abnormal" || has["cue:interpret"]):
+		// "how bad is the retinopathy?": a disease's judgement is its
+		// interpretation.
+		return Disease, s
 	case has["cue:interpret"] && !(topic == nil && (has["cue:quality"] || has["cue:modality"])):
 		return Interpret, s
 	case lesion:
@@ -361,6 +383,8 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 		return Modality, s
 	case has["cue:overview"]:
 		return Overview, s
+	case has["cue:why"] && s.Tree == "" && s.Zone == "":
+		return FollowUp, s
 	case (s.Tree != "" || s.Zone != "") && (has["cue:followup"] || len(toks) <= 3):
 		return FollowUp, s
 	case s.Tree != "" || s.Zone != "":
@@ -392,6 +416,21 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 		}
 	}
 	return OutOfScope, s
+}
+
+// wholeEye and normality are the words of a judgement of the whole eye.
+var (
+	wholeEye  = map[string]bool{"eye": true, "eyes": true, "retina": true, "fundus": true}
+	normality = map[string]bool{"normal": true, "abnormal": true, "healthy": true, "unhealthy": true, "ok": true, "okay": true, "fine": true, "wrong": true}
+)
+
+func anyOf(toks []string, set map[string]bool) bool {
+	for _, t := range toks {
+		if set[t] {
+			return true
+		}
+	}
+	return false
 }
 
 // onTopic are words that put an otherwise unrecognized question about the

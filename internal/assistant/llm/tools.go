@@ -47,7 +47,7 @@ func toolDefs(reg *assistant.Registry) []tool {
 				"tree":    str("vessel tree, for vascular measures (default all)", "all", "artery", "vein"),
 				"zone":    str("zone around the disc, for vascular measures (default: the measure's usual zone)", "whole", "B", "C"),
 			}, "measure")}},
-		{"function", toolDef{"get_report_section", "Return a section of the analysis Report as JSON, e.g. quality, disc, vessels.measures, anatomy, lesions, calibration, fov, image. Dotted paths and [key=value] selectors work: vessels.zones[zone=B].",
+		{"function", toolDef{"get_report_section", "Return a section of the analysis Report as JSON, e.g. quality, disc, vessels.measures, anatomy, lesions, diagnoses (disease screening judgements with their evidence), calibration, fov, image. Dotted paths and [key=value] selectors work: vessels.zones[zone=B], diagnoses.findings[key=dr].",
 			object(map[string]any{"section": str("a top-level section or a dotted path")}, "section")}},
 		{"function", toolDef{"explain", "Explain a term or measure in plain words (what it is, its usual range).",
 			object(map[string]any{"term": str("the term, e.g. CDR, tortuosity, zone B, haemorrhage")}, "term")}},
@@ -76,12 +76,23 @@ const maxSection = 24 << 10
 // call runs a tool and returns its JSON result; a bad call is an error
 // result the model can correct, not a failure of the turn.
 func (tk *toolkit) call(name, args string) string {
-	var a map[string]string
-	if args == "" {
+	var raw map[string]any
+	if strings.TrimSpace(args) == "" {
 		args = "{}"
 	}
-	if err := json.Unmarshal([]byte(args), &a); err != nil {
-		return errResult("arguments are not a JSON object of strings: %v", err)
+	if err := json.Unmarshal([]byte(args), &raw); err != nil {
+		return errResult("arguments are not a JSON object: %v", err)
+	}
+	a := map[string]string{}
+	for k, v := range raw {
+		switch x := v.(type) {
+		case string:
+			a[k] = x
+		case nil:
+		default:
+			b, _ := json.Marshal(x)
+			a[k] = string(b)
+		}
 	}
 	var out any
 	switch name {
