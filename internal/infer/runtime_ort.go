@@ -91,6 +91,11 @@ func (r *Runtime) NewSession(m Model) (*Session, error) {
 	if err := opts.SetInterOpNumThreads(1); err != nil {
 		return nil, fmt.Errorf("model %s: threads: %w", m.Name, err)
 	}
+	if r.cfg.LowMemory {
+		if err := opts.SetCpuMemArena(false); err != nil {
+			return nil, fmt.Errorf("model %s: memory arena: %w", m.Name, err)
+		}
+	}
 	s, err := ort.NewDynamicAdvancedSessionWithONNXData(m.ONNX, []string{m.Input}, []string{m.Output}, opts)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: create session: %w", m.Name, err)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/retinalgpt/retinalgpt/internal/infer"
 	"github.com/retinalgpt/retinalgpt/internal/infer/infertest"
 	"github.com/retinalgpt/retinalgpt/models"
 )
@@ -28,11 +29,16 @@ func loadParity(t *testing.T) (*image.NRGBA, parity) {
 
 func newSegmenter(t *testing.T) *Segmenter {
 	t.Helper()
+	return newSegmenterConfig(t, infer.Config{Threads: 2})
+}
+
+func newSegmenterConfig(t *testing.T, cfg infer.Config) *Segmenter {
+	t.Helper()
 	m, err := models.Vessels()
 	if err != nil {
 		t.Fatal(err)
 	}
-	seg, err := New(infertest.OpenRuntime(t), m)
+	seg, err := New(infertest.OpenRuntimeConfig(t, cfg), m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,17 +57,27 @@ func TestNormalizeMatchesTraining(t *testing.T) {
 
 func TestSegmentMatchesPyTorch(t *testing.T) {
 	img, p := loadParity(t)
-	seg := newSegmenter(t)
-	got, err := seg.Segment(context.Background(), img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var worst float64
-	for i := range got.Prob {
-		worst = math.Max(worst, math.Abs(float64(got.Prob[i]-p.Prob[i])))
-	}
-	if worst > 1e-3 {
-		t.Fatalf("max |Go-PyTorch| probability difference %.2g, want <= 1e-3", worst)
+	for _, tc := range []struct {
+		name string
+		cfg  infer.Config
+	}{
+		{"default", infer.Config{Threads: 2}},
+		{"low memory", infer.Config{Threads: 2, LowMemory: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seg := newSegmenterConfig(t, tc.cfg)
+			got, err := seg.Segment(context.Background(), img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var worst float64
+			for i := range got.Prob {
+				worst = math.Max(worst, math.Abs(float64(got.Prob[i]-p.Prob[i])))
+			}
+			if worst > 1e-3 {
+				t.Fatalf("max |Go-PyTorch| probability difference %.2g, want <= 1e-3", worst)
+			}
+		})
 	}
 }
 

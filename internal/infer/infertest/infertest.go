@@ -31,7 +31,13 @@ func SkipIfMissing(t testing.TB, err error) {
 // OpenRuntime opens ONNX Runtime with 2 threads and closes it after t.
 func OpenRuntime(t testing.TB) *infer.Runtime {
 	t.Helper()
-	rt, err := infer.Open(infer.Config{Threads: 2})
+	return OpenRuntimeConfig(t, infer.Config{Threads: 2})
+}
+
+// OpenRuntimeConfig opens ONNX Runtime as cfg says and closes it after t.
+func OpenRuntimeConfig(t testing.TB, cfg infer.Config) *infer.Runtime {
+	t.Helper()
+	rt, err := infer.Open(cfg)
 	SkipIfMissing(t, err)
 	if err != nil {
 		t.Fatal(err)
