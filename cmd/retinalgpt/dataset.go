@@ -36,6 +36,7 @@ type datasetBuildFlags struct {
 	workers        int
 	cache          string
 	includeTest    bool
+	lesions        bool
 	shard          string
 	shards         int
 	excludeEval    string
@@ -84,6 +85,12 @@ perceptual hash, one patient's photos), stable across runs; official test
 splits stay test (and are left out unless --include-test), --exclude-eval
 images and their duplicates are left out.
 
+--lesions also runs the experimental lesion stage (seconds per photo), and
+every conversation about a photo with a lesions section asks about its
+lesions: counts, quadrants in words and RetinalGPT's normalized boxes
+[x_min, y_min, x_max, y_max]. Its Reports are cached apart
+(<sha256>-lesions.json), and a journal of a build without it is refused.
+
 The build is resumable: each finished record goes to --out/journal/ at once;
 the same command after a kill or Ctrl-C does only the rest. --shard i/n (or
 --shards n with $JOB_COMPLETION_INDEX, as in a Kubernetes Indexed Job)
@@ -93,6 +100,7 @@ outputs, identical to a single-process run's.`,
   retinalgpt dataset build --datasets idrid_grading=../shared/datasets/idrid/grading,drishti_gs1=../shared/datasets/drishti_gs1 --out data/ --cache reports/
   retinalgpt dataset build --datasets drive=../shared/datasets/drive --out work/ --shard 0/4   # then 1/4, 2/4, 3/4
   retinalgpt dataset merge --out data/ work/shard-*-of-4
+  retinalgpt dataset build --datasets idrid_segmentation=../shared/datasets/idrid/segmentation --out data-lesions/ --lesions
   OPENAI_API_KEY=... retinalgpt dataset build --datasets drive=../shared/datasets/drive --out data/ --rewriter openai`,
 		Args: checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error { return runDatasetBuild(cmd, f) },
@@ -106,6 +114,8 @@ outputs, identical to a single-process run's.`,
 	fl.IntVar(&f.workers, "workers", runtime.NumCPU(), "photos analysed at once (each model run on --threads threads, default 1 here: one photo per core)")
 	fl.StringVar(&f.cache, "cache", "", "folder of cached Reports named by image SHA-256 (read and written)")
 	fl.BoolVar(&f.includeTest, "include-test", false, "keep records of official test splits (in the test set)")
+	fl.BoolVar(&f.lesions, "lesions", false, "also run the lesion stage, so conversations ask about lesions (counts, quadrants, normalized boxes): "+
+		"EXPERIMENTAL and slow (seconds per photo), weak model (see models/lesions.md); part of the build's identity, cached Reports kept apart")
 	fl.StringVar(&f.shard, "shard", "", "build shard i of n (0-based, \"i/n\") into --out/shard-i-of-n")
 	fl.IntVar(&f.shards, "shards", 0, "build shard $JOB_COMPLETION_INDEX of n (Kubernetes Indexed Job) into --out/shard-i-of-n")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar (it is shown only when stderr is a terminal)")
@@ -292,7 +302,7 @@ func runDatasetBuild(cmd *cobra.Command, f datasetBuildFlags) error {
 		if err != nil {
 			return nil, err
 		}
-		res, err := a.Analyze(ctx, img, analysis.Options{Size: analysis.DefaultSize})
+		res, err := a.Analyze(ctx, img, analysis.Options{Size: analysis.DefaultSize, Lesions: f.lesions})
 		if err != nil {
 			return nil, err
 		}
@@ -300,7 +310,7 @@ func runDatasetBuild(cmd *cobra.Command, f datasetBuildFlags) error {
 	}
 	onProgress, finish := progress(cmd.ErrOrStderr(), f.quiet, "dataset build")
 	m, err := instruct.Run(cmd.Context(), instruct.Config{Sources: srcs, Out: out, Limit: f.limit, Workers: f.workers,
-		Cache: f.cache, IncludeTest: f.includeTest, Shard: shard, Shards: shards, ExcludeEval: eval, Split: f.split(),
+		Cache: f.cache, IncludeTest: f.includeTest, Lesions: f.lesions, Shard: shard, Shards: shards, ExcludeEval: eval, Split: f.split(),
 		Rewriter: rw, RewriterName: rwName, Analyze: analyze, Classify: failureKind, Software: sw,
 		Command: os.Args, OnProgress: onProgress})
 	finish()

@@ -254,3 +254,87 @@ func BenchmarkDatasetBuild(b *testing.B) {
 		})
 	}
 }
+
+// TestDatasetBuildLesions builds the bundled sample photo (IDRiD_055, in
+// an IDRiD segmentation layout) with --lesions: the Report has a lesions
+// section, the conversation asks about lesions and every number of every
+// answer (the boxes included) is the Report's; the Report is cached apart
+// from plain ones, and a build without --lesions in the same folder is
+// refused.
+func TestDatasetBuildLesions(t *testing.T) {
+	requireORT(t)
+	if testing.Short() {
+		t.Skip("the lesion stage takes seconds per photo")
+	}
+	root := t.TempDir()
+	imgs := filepath.Join(root, "images")
+	if err := os.MkdirAll(imgs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs("../../assets/sample/idrid_055.jpg")
+	if err := os.Symlink(abs, filepath.Join(imgs, "IDRiD_55.jpg")); err != nil {
+		t.Fatal(err)
+	}
+	out, cache := t.TempDir(), t.TempDir()
+	stdout, stderr, code := run(t, "dataset", "build", "--datasets", "idrid_segmentation="+root, "--out", out, "--cache", cache,
+		"--workers", "1", "--lesions", "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var m instruct.Manifest
+	readJSON(t, filepath.Join(out, instruct.ManifestFile), &m)
+	if !m.Lesions || len(m.Failures) != 0 || m.Datasets["idrid_segmentation"].Analysed != 1 {
+		t.Fatalf("manifest: lesions %v, failures %+v, counts %+v", m.Lesions, m.Failures, m.Datasets["idrid_segmentation"])
+	}
+	cached, _ := filepath.Glob(filepath.Join(cache, "*.json"))
+	if len(cached) != 1 || !strings.HasSuffix(cached[0], "-lesions.json") {
+		t.Fatalf("cache holds %v, want one <sha256>-lesions.json", cached)
+	}
+	rf, err := os.Open(cached[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := report.Decode(rf)
+	rf.Close()
+	if err != nil || rep.Lesions == nil || len(rep.Lesions.Types) == 0 {
+		t.Fatalf("cached Report: %v, lesions %+v", err, rep.Lesions)
+	}
+	if m.QuestionKinds[instruct.KindLesions] != 1 {
+		t.Errorf("question kinds %v, want one lesion turn (dropped %v)", m.QuestionKinds, m.DroppedTurns)
+	}
+	var lesionTurn string
+	for _, file := range []string{instruct.Stage1File, instruct.Stage1ValFile, instruct.Stage1TestFile,
+		instruct.Stage2File, instruct.Stage2ValFile, instruct.Stage2TestFile} {
+		var ss []instruct.Sample
+		readJSON(t, filepath.Join(out, file), &ss)
+		for _, s := range ss {
+			for _, msg := range s.Conversations {
+				if msg.From != instruct.FromGPT {
+					continue
+				}
+				if bad := instruct.Verify(msg.Value, rep, emptyLabels); len(bad) > 0 {
+					t.Errorf("%s: answer quotes %v, not in the report: %s", file, bad, msg.Value)
+				}
+				if strings.HasPrefix(file, "stage2") && strings.HasPrefix(msg.Value, "The experimental lesion stage") {
+					lesionTurn = msg.Value
+				}
+			}
+		}
+	}
+	if lesionTurn == "" {
+		t.Fatal("no lesion answer in the stage-2 data")
+	}
+	found := 0
+	for _, ty := range rep.Lesions.Types {
+		found += len(ty.Boxes)
+	}
+	if found > 0 && !strings.Contains(lesionTurn, "[x_min, y_min, x_max, y_max]") {
+		t.Errorf("the Report has %d boxes, the lesion answer none: %s", found, lesionTurn)
+	}
+	t.Logf("lesion answer: %s", lesionTurn)
+
+	_, stderr, code = run(t, "dataset", "build", "--datasets", "idrid_segmentation="+root, "--out", out, "--cache", cache, "--workers", "1", "--quiet")
+	if code == 0 || !strings.Contains(stderr, "another build") {
+		t.Errorf("a build without --lesions over a --lesions journal: exit %d, %s", code, stderr)
+	}
+}

@@ -1349,7 +1349,10 @@ func (w *writer) quality(interpret bool) {
 		}
 	}
 	if len(ps) > 0 {
-		w.say("The grading model gives %s (calibrated on 382 EyeQ-graded photos, before the hard limits on each criterion).", strings.Join(ps, ", "))
+		// No counts or limits of the model's own in the wording: every
+		// number an answer says must be in the Report (the calibration set
+		// is described in docs/quality.md, not quoted here).
+		w.say("The grading model gives %s (calibrated on EyeQ-graded EyePACS photos, before the hard limits on each criterion).", strings.Join(ps, ", "))
 	}
 	switch grade {
 	case "good":
@@ -1373,7 +1376,7 @@ func (w *writer) modalityVerdict(fundus bool) {
 	}
 	if fundus {
 		if ok {
-			w.say("The quality gate checked that it is one (modality score %s of 1, 0.5 being the limit): a round field of view on a dark mask, retinal colours, photographic texture and a vessel network. It does not read OCT scans or angiograms.", formatValue(sc))
+			w.say("The quality gate checked that it is one (modality score %s, above the gate's limit): a round field of view on a dark mask, retinal colours, photographic texture and a vessel network. It does not read OCT scans or angiograms.", formatValue(sc))
 		}
 		return
 	}

@@ -186,21 +186,18 @@ func TestFutureReportContent(t *testing.T) {
 	})
 }
 
-var numberRE = regexp.MustCompile(`\d+(?:\.\d+)?`)
+var numberRE = regexp.MustCompile(`\d+(?:\.\d+)*`)
 
-// staticNumbers are the numbers written in the responder's own text
-// (registry explanations, usual ranges, templates): an answer may quote
-// those and the Report's values, nothing else.
+// staticNumbers are the numbers an answer may quote besides the Report's:
+// the registry's documented reference numbers (usual ranges, scales,
+// schema versions) and the templates' one constant. Not every number in
+// the source: the responder's templates once said "calibrated on 382
+// EyeQ-graded photos", a number in no Report, and a scan of builtin.go
+// let it through.
 func staticNumbers(t *testing.T) map[string]bool {
 	out := map[string]bool{}
-	for _, f := range []string{"registry.go", "builtin.go"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range numberRE.FindAllString(string(b), -1) {
-			out[n] = true
-		}
+	for _, n := range DefaultRegistry().ReferenceNumbers() {
+		out[strings.TrimSuffix(n, "%")] = true
 	}
 	return out
 }

@@ -1,6 +1,8 @@
 package assistant
 
 import (
+	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/retinalgpt/retinalgpt/internal/assistant/intent"
@@ -648,4 +650,59 @@ func pendingSay(path string) string {
 		}
 	}
 	return ""
+}
+
+// templateNumbers are the only numbers the responder's own templates
+// (builtin.go) may write: the population disc diameter (1.8 mm) behind the
+// disc calibration, also in the calibration entry's explanation. Anything
+// else an answer says must come from the Report, or from the registry's
+// documented reference texts (ReferenceNumbers). A count, limit or size of
+// a model's training or calibration set is not a reference value: word it
+// without the number, or have the Report carry it.
+var templateNumbers = []string{"1.8"}
+
+var referenceNumberRE = regexp.MustCompile(`\d+(?:\.\d+)*%?`)
+
+// ReferenceNumbers lists the numbers an answer may quote that are not
+// Report values: those written in the registry's documented reference
+// texts (explanations, usual ranges from docs/REFERENCE.md, flags, disease
+// scales, reasons for absence such as the report schema that added a
+// section) and templateNumbers. Anything else an answer says is a Report
+// value (or derived from Report values, path "derived:").
+func (r *Registry) ReferenceNumbers() []string {
+	var texts []string
+	for _, m := range r.Measures {
+		texts = append(texts, m.Explain, m.Normal)
+		if m.Flag != nil {
+			texts = append(texts, m.Flag.Say)
+		}
+	}
+	for _, t := range r.Terms {
+		texts = append(texts, t.Explain)
+	}
+	for _, l := range r.Lesions {
+		texts = append(texts, l.Explain)
+	}
+	for _, d := range r.Diseases {
+		texts = append(texts, d.Explain, d.Scale, d.Positive)
+	}
+	for _, a := range absence {
+		texts = append(texts, a.Say)
+	}
+	for _, p := range pending {
+		texts = append(texts, p.Say)
+	}
+	for _, z := range zoneWords {
+		texts = append(texts, z)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, n := range append(referenceNumberRE.FindAllString(strings.Join(texts, " "), -1), templateNumbers...) {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

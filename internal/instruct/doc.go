@@ -18,6 +18,12 @@
 // turns confirmed by a thumbnail correlation) and patients, with official
 // test splits and --exclude-eval images kept out of training (split.go).
 //
+// Config.Lesions (dataset build --lesions) says the Reports come from the
+// lesion stage too; it is part of the build's identity and of the cache's
+// file names, and a Report with a lesions section is always asked about
+// its lesions (counts, quadrants, normalized boxes). On resume, failures
+// of kind "error" and "conversation" are retried (retried).
+//
 // Answers about the photo are rendered by the assistant's built-in engine
 // from the Report, answers about the dataset's labels from the labels;
 // every number in every answer is checked against the Report and the

@@ -93,7 +93,8 @@ func finalize(out string, infos []*ShardInfo, es []*Entry, split SplitConfig, re
 	first := infos[0]
 	m := &Manifest{Software: first.Build.Software, Command: first.Command, StartedAt: first.StartedAt,
 		Shards: first.Shards, Datasets: map[string]*DatasetCounts{}, Labels: map[string]map[string]int{},
-		Sets: map[string]int{}, QuestionKinds: map[Kind]int{}, Failures: []Failure{}, NotDone: notDone}
+		Sets: map[string]int{}, QuestionKinds: map[Kind]int{}, Failures: []Failure{}, NotDone: notDone(first.Build.Lesions),
+		Lesions: first.Build.Lesions}
 	for _, in := range infos {
 		if in.StartedAt.Before(m.StartedAt) {
 			m.StartedAt = in.StartedAt

@@ -67,11 +67,15 @@ type Build struct {
 	IncludeTest bool        `json:"include_test"`
 	Rewriter    string      `json:"rewriter,omitempty"`
 	Split       SplitConfig `json:"split"`
+	// Lesions: the lesion stage ran (--lesions). Omitted when false, so a
+	// journal written before the option existed still matches a build
+	// without it.
+	Lesions bool `json:"lesions,omitempty"`
 }
 
 func (cfg Config) fingerprint() Build {
 	return Build{Software: cfg.Software, Sources: cfg.Sources, Limit: cfg.Limit, IncludeTest: cfg.IncludeTest,
-		Rewriter: cfg.RewriterName, Split: cfg.Split.withDefaults()}
+		Rewriter: cfg.RewriterName, Split: cfg.Split.withDefaults(), Lesions: cfg.Lesions}
 }
 
 // ShardInfo is shard.json: one build (or shard of one) and how far it got.
@@ -108,7 +112,7 @@ func (s *ShardInfo) sameBuild(o *ShardInfo) error {
 	a, _ := json.Marshal(s.Build)
 	b, _ := json.Marshal(o.Build)
 	if !bytes.Equal(a, b) {
-		return errors.New("different software, datasets, --limit, --include-test, splits or rewriter")
+		return errors.New("different software, datasets, --limit, --include-test, --lesions, splits or rewriter")
 	}
 	if s.Shards != o.Shards || s.Shard != o.Shard {
 		return fmt.Errorf("shard %d/%d, not %d/%d", s.Shard, s.Shards, o.Shard, o.Shards)

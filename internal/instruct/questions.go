@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/retinalgpt/retinalgpt/internal/assistant"
@@ -48,7 +49,11 @@ var bank = map[Kind][]string{
 	KindQuality:  {"Is the image quality good?", "Is the photo good enough to grade?", "Is this image usable?", "Should I retake the photo?"},
 	KindModality: {"What kind of image is this?", "What type of photo is this?", "Is this a fundus photo?"},
 	KindAnatomy:  {"Which eye is this?", "Is this the left or right eye?", "Where is the fovea?", "Is the photo macula-centred?"},
-	KindLesions:  {"Are there any lesions?", "Any haemorrhages?", "Are there exudates?"},
+	// Lesion answers (only for Reports analysed with --lesions) give each
+	// type's count, quadrants in words and RetinalGPT's normalized boxes
+	// [x_min, y_min, x_max, y_max] (4 decimals), all from the Report.
+	KindLesions: {"Are there any lesions?", "Any haemorrhages?", "Are there exudates?", "Where are the lesions?",
+		"Where are the haemorrhages?", "Where are the hard exudates?", "Are there cotton wool spots?"},
 
 	KindLabelDR:     {"Does this eye have diabetic retinopathy?", "What diabetic retinopathy grade was this photo given?", "Is there any sign of diabetic retinopathy?"},
 	KindLabelDME:    {"Is there diabetic macular oedema?", "What is the macular oedema risk for this eye?"},
@@ -60,7 +65,8 @@ var bank = map[Kind][]string{
 }
 
 // reportKinds are asked of the engine; lesions only when the Report has
-// lesion findings, calibre only when it was computed.
+// a lesions section (analysed with --lesions), and then always (Plan),
+// calibre only when it was computed.
 var reportKinds = []Kind{KindOverview, KindVessels, KindCalibre, KindDisc, KindQuality, KindModality, KindAnatomy, KindLesions}
 
 var labelKinds = []Kind{KindLabelDR, KindLabelDME, KindLabelGlauc, KindLabelCDR, KindLabelMyopia, KindLabelEyeQ, KindLabelOther}
@@ -124,8 +130,10 @@ func Available(rep *report.Report, l dataset.Labels) []Kind {
 // kinds (fewer only when fewer are available), at most two about labels
 // and at least one when the labels say anything, in random order, each
 // with a random phrasing — all drawn from Seed(hash, "stage2"), so the
-// same image always gets the same plan. Spare kinds follow the chosen
-// ones, for when a turn has to be dropped.
+// same image always gets the same plan. A Report with a lesions section
+// always gets a lesion question (in place of another report kind, so
+// without lesions the plan is what it always was). Spare kinds follow
+// the chosen ones, for when a turn has to be dropped.
 func Plan(hash string, kinds []Kind) (chosen, spare []Question) {
 	r := Seed(hash, "stage2")
 	var rep, lab []Kind
@@ -144,6 +152,16 @@ func Plan(hash string, kinds []Kind) (chosen, spare []Question) {
 	rest := append(append([]Kind{}, rep...), lab[nl:]...)
 	for len(picked) < n && len(rest) > 0 {
 		picked, rest = append(picked, rest[0]), rest[1:]
+	}
+	// The lesion stage is what --lesions builds are for: a Report that
+	// has lesion findings is asked about them.
+	if li := slices.Index(rest, KindLesions); li >= 0 {
+		for j := len(picked) - 1; j >= 0; j-- {
+			if !strings.HasPrefix(string(picked[j]), "label_") {
+				picked[j], rest[li] = rest[li], picked[j]
+				break
+			}
+		}
 	}
 	r.Shuffle(len(picked), func(i, j int) { picked[i], picked[j] = picked[j], picked[i] })
 	q := func(k Kind) Question { p := bank[k]; return Question{k, p[r.IntN(len(p))]} }
