@@ -111,31 +111,23 @@ func ground(text string, leaves []leaf, allowed, refs []float64) (grounded []ass
 }
 
 // referenceNumbers are the numbers the registry itself states (usual
-// ranges, thresholds, explanations): an answer may cite them.
+// ranges, thresholds, explanations; Registry.ReferenceNumbers, the same
+// list the built-in responder is held to) and the flags' limits: an
+// answer may cite them.
 func referenceNumbers(reg *assistant.Registry) []float64 {
 	var out []float64
-	add := func(s string) { out = append(out, numbersIn(s)...) }
+	for _, n := range reg.ReferenceNumbers() {
+		out = append(out, numbersIn(n)...)
+	}
 	for _, m := range reg.Measures {
-		add(m.Explain)
-		add(m.Normal)
-		if m.Flag != nil {
-			add(m.Flag.Say)
-			for _, p := range []*float64{m.Flag.Above, m.Flag.Below} {
-				if p != nil {
-					out = append(out, *p)
-				}
+		if m.Flag == nil {
+			continue
+		}
+		for _, p := range []*float64{m.Flag.Above, m.Flag.Below} {
+			if p != nil {
+				out = append(out, *p)
 			}
 		}
 	}
-	for _, t := range reg.Terms {
-		add(t.Explain)
-	}
-	for _, l := range reg.Lesions {
-		add(l.Explain)
-	}
-	for _, d := range reg.Diseases {
-		add(d.Explain)
-	}
-	add(assistant.NotDiagnosis)
-	return out
+	return append(out, numbersIn(assistant.NotDiagnosis)...)
 }
