@@ -73,18 +73,7 @@ func strictlyGrounded(text string, a assistant.Answer) []string {
 	for _, v := range a.Grounded {
 		vals = append(vals, leaves(v.Value)...)
 	}
-	var bad []string
-	for _, loc := range numberToken.FindAllStringIndex(text, -1) {
-		tok := text[loc[0]:loc[1]]
-		if loc[0] > 0 && isWordByte(text[loc[0]-1]) || loc[1] < len(text) && isWordByte(text[loc[1]]) {
-			continue
-		}
-		if engineConstants[tok] || strings.Count(tok, ".") == 2 && !strings.HasSuffix(tok, "%") || grounded(tok, vals) {
-			continue
-		}
-		bad = append(bad, tok)
-	}
-	return bad
+	return ungrounded(text, vals)
 }
 
 // Every phrasing of every report question kind dataset build asks, over

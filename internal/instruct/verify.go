@@ -32,7 +32,12 @@ var numberToken = regexp.MustCompile(`\d+(?:\.\d+)*%?`)
 // the engine's fixed constants. Empty means every number is grounded.
 func Verify(text string, rep *report.Report, l dataset.Labels, extra ...float64) []string {
 	vals := append(leaves(rep), leaves(l)...)
-	vals = append(vals, extra...)
+	return ungrounded(text, append(vals, extra...))
+}
+
+// ungrounded lists the number tokens of text that are none of vals, nor
+// the engine's fixed constants.
+func ungrounded(text string, vals []float64) []string {
 	var bad []string
 	for _, loc := range numberToken.FindAllStringIndex(text, -1) {
 		tok := text[loc[0]:loc[1]]
