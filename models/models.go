@@ -44,6 +44,12 @@ var lesionsONNX []byte
 //go:embed lesions.json
 var lesionsJSON []byte
 
+//go:embed diagnose.onnx
+var diagnoseONNX []byte
+
+//go:embed diagnose.json
+var diagnoseJSON []byte
+
 // Meta is a model's sidecar JSON.
 type Meta struct {
 	Name             string   `json:"name"`
@@ -89,6 +95,11 @@ func DiscCupFiles() (onnx, meta []byte) { return disccupONNX, disccupJSON }
 // graph and sidecar JSON (parsed by lesions.ParseModel, whose metadata
 // differs from Meta: per-class thresholds and the working scale).
 func LesionsFiles() (onnx, meta []byte) { return lesionsONNX, lesionsJSON }
+
+// DiagnoseFiles returns the diagnosis classifier's graph and sidecar JSON
+// (parsed by diagnose.ParseModel, whose metadata differs from Meta: input
+// sizes, the logit layout and the calibration).
+func DiagnoseFiles() (onnx, meta []byte) { return diagnoseONNX, diagnoseJSON }
 
 func load(name string, onnx, meta []byte) (Model, error) {
 	var m Model

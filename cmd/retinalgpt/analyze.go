@@ -51,7 +51,11 @@ optic disc (Knudtson and Hubbard formulas, six widest vessels and the
 median over five circles). With --lesions it also runs the experimental
 lesion stage (slow, weak model: see models/lesions.md): lesion counts,
 quadrants and RetinalGPT boxes per type in the report, lesions drawn on the
-overlay, one summary line per type with the model's caveat.
+overlay, one summary line per type with the model's caveat. Last, the
+diagnose stage (docs/diagnose.md) judges diabetic retinopathy, macular
+edema risk, glaucoma, cataract and normal/abnormal, each with a calibrated
+probability, its threshold and its evidence (a screening aid, not a
+diagnosis; its accuracy is in models/diagnose.md).
 
 Before any model runs, the quality and modality gate (docs/quality.md)
 checks each photo. One that is not a colour fundus photograph (a blank,
@@ -437,6 +441,9 @@ func printSummary(w io.Writer, r *report.Report, written []string) {
 	if l := r.Lesions; l != nil {
 		printLesions(w, l)
 	}
+	if d := r.Diagnoses; d != nil {
+		printDiagnoses(w, d)
+	}
 	var parts []string
 	var total float64
 	for _, t := range r.Timings {
@@ -450,4 +457,29 @@ func printSummary(w io.Writer, r *report.Report, written []string) {
 	if len(written) > 0 {
 		fmt.Fprintf(w, "  wrote          %s\n", strings.Join(written, ", "))
 	}
+}
+
+// printDiagnoses gives one line per judged disease: label, probability
+// against its threshold, and the caveat once.
+func printDiagnoses(w io.Writer, d *report.Diagnoses) {
+	for i, f := range d.Findings {
+		head := "               "
+		if i == 0 {
+			head = "  diagnoses    "
+		}
+		verdict := "negative"
+		if f.Positive {
+			verdict = "POSITIVE"
+		}
+		what := map[string]string{"dr": "P(referable, grade >= 2)", "dme": "P(any risk, grade >= 1)"}[f.Key]
+		if what == "" {
+			what = "probability"
+		}
+		fmt.Fprintf(w, "%s%s: %s (%s grade %d), %s %.2f vs threshold %.2f: %s\n",
+			head, f.Name, f.Label, f.Scale, f.Grade, what, f.Probability, f.Threshold, verdict)
+	}
+	for _, n := range d.NotJudged {
+		fmt.Fprintf(w, "               %s: not judged (%s)\n", n.Section, n.Reason)
+	}
+	fmt.Fprintf(w, "               %s\n", d.Caveat)
 }

@@ -29,7 +29,7 @@ unchanged on other copies of the same dataset, prints a table, and with
 --json prints one JSON object with the same figures.`,
 	}
 	cmd.AddCommand(newEvalVesselsCmd(), newEvalAVCmd(), newEvalLocalizeCmd(), newEvalDiscCmd(), newEvalLesionsCmd())
-	cmd.AddCommand(newEvalQualityCmd())
+	cmd.AddCommand(newEvalQualityCmd(), newEvalDiagnoseCmd())
 	return cmd
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/retinalgpt/retinalgpt/internal/diagnose"
 	"github.com/retinalgpt/retinalgpt/internal/disc"
 	"github.com/retinalgpt/retinalgpt/internal/infer"
 	"github.com/retinalgpt/retinalgpt/internal/lesions"
@@ -21,7 +22,7 @@ func newVersionCmd() *cobra.Command {
 		Use:   "version",
 		Short: "Print the software, report schema, model and ONNX Runtime versions",
 		Long: `Print the software version, the report schema version, every embedded
-model (vessels, av, disc, disccup, lesions) with its version and the first
+model (vessels, av, disc, disccup, diagnose, lesions) with its version and the first
 16 hex digits of its ONNX file's SHA-256 (as in a report's models list),
 and the ONNX Runtime found.`,
 		Args: checkArgs(cobra.NoArgs),
@@ -53,7 +54,8 @@ and the ONNX Runtime found.`,
 type modelID struct{ name, version, sha256 string }
 
 // embeddedModels names every model built into the binary, in the order the
-// analysis runs them (lesions last: it runs only with --lesions).
+// analysis runs them, except lesions, listed last because it runs only
+// with --lesions (before diagnose, which uses its findings).
 func embeddedModels() ([]modelID, error) {
 	var out []modelID
 	for _, load := range []func() (models.Model, error){models.Vessels, models.AV} {
@@ -73,6 +75,11 @@ func embeddedModels() ([]modelID, error) {
 		return nil, err
 	}
 	out = append(out, modelID{cm.Name, cm.Version, sha256Hex(cm.ONNX)})
+	gm, err := diagnose.ParseModel(models.DiagnoseFiles())
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, modelID{gm.Name, gm.Version, sha256Hex(gm.ONNX)})
 	lm, err := lesions.ParseModel(models.LesionsFiles())
 	if err != nil {
 		return nil, err

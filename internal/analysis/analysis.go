@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/retinalgpt/retinalgpt/internal/diagnose"
 	"github.com/retinalgpt/retinalgpt/internal/disc"
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
 	"github.com/retinalgpt/retinalgpt/internal/infer"
@@ -59,6 +60,8 @@ type Analyzer struct {
 	discSHA string // of the disc model's ONNX bytes, hashed once
 	cup     *disc.Segmenter
 	cupSHA  string // of the disc/cup model's ONNX bytes
+	diag    *diagnose.Classifier
+	diagSHA string // of the diagnosis classifier's ONNX bytes
 	// The lesion model is loaded on the first Analyze that asks for it.
 	lesionOnce sync.Once
 	lesions    *lesions.Detector
@@ -101,6 +104,13 @@ func New(cfg Config) (*Analyzer, error) {
 			a.cupSHA = sha256Hex(cm.ONNX)
 		}
 	}
+	if err == nil {
+		var gm diagnose.Model
+		if gm, err = diagnose.ParseModel(models.DiagnoseFiles()); err == nil {
+			a.diag, err = diagnose.NewClassifier(rt, gm)
+			a.diagSHA = sha256Hex(gm.ONNX)
+		}
+	}
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -122,6 +132,9 @@ func (a *Analyzer) Close() error {
 	}
 	if a.lesions != nil {
 		err = errors.Join(err, a.lesions.Close())
+	}
+	if a.diag != nil {
+		err = errors.Join(err, a.diag.Close())
 	}
 	return errors.Join(err, a.rt.Close())
 }
@@ -274,12 +287,16 @@ func (a *Analyzer) Analyze(ctx context.Context, img *fundus.Image, opt Options) 
 
 	if !opt.Lesions {
 		rep.NotAssessed = append(rep.NotAssessed, report.NotAssessed{Section: "lesions", Reason: NotAssessedLesions})
-		return res, nil
+	} else {
+		if err := a.detectLesions(ctx, res); err != nil {
+			return nil, err
+		}
+		clock.lap(rep, "lesions")
 	}
-	if err := a.detectLesions(ctx, res); err != nil {
+	if err := a.diagnoseStage(ctx, res); err != nil {
 		return nil, err
 	}
-	clock.lap(rep, "lesions")
+	clock.lap(rep, "diagnose")
 	return res, nil
 }
 

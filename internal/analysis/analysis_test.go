@@ -79,6 +79,7 @@ func TestAnalyzeSynthetic(t *testing.T) {
 			t.Errorf("size %d: report incomplete: %+v", size, r)
 		}
 		checkDiscStage(t, res)
+		checkDiagnoses(t, r)
 	}
 }
 
@@ -118,7 +119,7 @@ func checkDiscStage(t *testing.T, res *Result) {
 	for _, tm := range r.Timings {
 		stages = append(stages, tm.Stage)
 	}
-	if want := []string{"normalize", "quality", "disc_fovea", "disc_cup", "vessels", "av", "biomarkers"}; !slices.Equal(stages, want) {
+	if want := []string{"normalize", "quality", "disc_fovea", "disc_cup", "vessels", "av", "biomarkers", "diagnose"}; !slices.Equal(stages, want) {
 		t.Errorf("stages %v, want %v", stages, want)
 	}
 	// The gate's second grading knows whether the disc was found.

@@ -17,7 +17,10 @@
 // Options.Lesions asks for it, the experimental lesion stage
 // (internal/lesions, its model loaded on first use, given the disc, fovea,
 // laterality and calibration found before; without it the report lists
-// lesions in not_assessed);
+// lesions in not_assessed); last, the diagnose stage (internal/diagnose:
+// the image classifier on the analysis frame box-averaged to its input,
+// calibrated, and the rules over the sections written before, into
+// Report.Diagnoses; docs/diagnose.md);
 // each adds its section to the Report and its wall time to
 // Report.Timings. An Analyzer holds the model sessions,
 // created once; Analyze is safe for concurrent use.

@@ -46,9 +46,10 @@ func TestAnalyzeSampleLesions(t *testing.T) {
 			t.Logf("lesion stage %.0f ms", tm.Ms)
 		}
 	}
-	if stages[len(stages)-1] != "lesions" {
-		t.Errorf("stages %v, want lesions last", stages)
+	if len(stages) < 2 || stages[len(stages)-2] != "lesions" || stages[len(stages)-1] != "diagnose" {
+		t.Errorf("stages %v, want lesions then diagnose last", stages)
 	}
+	checkDiagnoses(t, r)
 	if !slices.ContainsFunc(r.Models, func(m report.Model) bool { return m.Name == "lesions" && len(m.SHA256) == 64 }) {
 		t.Errorf("models %+v lack the lesion model", r.Models)
 	}

@@ -454,7 +454,8 @@ type Diagnoses struct {
 type Diagnosis struct {
 	Key  string `json:"key"`  // "dr", "dme", "glaucoma", "cataract", "abnormal"
 	Name string `json:"name"` // e.g. "diabetic retinopathy"
-	// Grade is the most probable grade on Scale (ICDR 0-4 for "dr", IDRiD
+	// Grade is the most probable grade on Scale on the side of Threshold
+	// the decision fell, so it never contradicts Positive (ICDR 0-4 for "dr", IDRiD
 	// 0-2 for "dme", 0/1 for the binary ones); Label names it.
 	Grade int    `json:"grade"`
 	Label string `json:"label"` // e.g. "moderate NPDR", "suspect", "absent"
