@@ -100,6 +100,11 @@ func discSection(seg *disc.Segmentation, cal report.Calibration, w, h int) *repo
 		HeightUm: length(m.Cup.Height), WidthUm: length(m.Cup.Width), AreaMm2: area(m.Cup.Area),
 		Confidence: report.Round(seg.CupConfidence, 3),
 	}
+	if b := m.Cup.Box; !b.Empty() {
+		px := [4]float64{float64(b.Min.X), float64(b.Min.Y), float64(b.Max.X), float64(b.Max.Y)}
+		norm := [4]float64{report.Round(px[0]/float64(w), 4), report.Round(px[1]/float64(h), 4), report.Round(px[2]/float64(w), 4), report.Round(px[3]/float64(h), 4)}
+		d.Cup.Box, d.Cup.BoxPx = &norm, &px
+	}
 	d.CDR = &report.CDR{Vertical: report.Round(m.VerticalCDR, 3), Horizontal: report.Round(m.HorizontalCDR, 3), Area: report.Round(m.AreaCDR, 3)}
 	d.Rim = rimSection(m.Rim)
 	if b, c, ok := zones(seg); ok {

@@ -72,6 +72,8 @@ var notAsked = []string{"schema_version", "id", "created_at", "software", "model
 	"fov.center", "fov.radius_px", "fov.area_px", "analysis_frame", "anatomy.model", "anatomy.disc.center", "anatomy.fovea.center",
 	"disc.model", "disc.crop", "disc.zones", "vessels.model", "vessels.resolution", "vessels.zones.zone", "vessels.zones.inner_px",
 	"vessels.zones.outer_px", "measured_at", "timings", "disc.rim.nasal_side", "crop",
+	// the cup box is for drawing (the web app rings the cup), not for saying
+	"disc.cup.box", "disc.cup.box_px",
 	"vessels.av.model", "vessels.av.input_px", "vessels.calibre.zone", "vessels.calibre.calibration", "vessels.calibre.circles", "vessels.calibre.computed", "absent",
 	// The lesion section's provenance, geometry and per-object detail: the
 	// answers give counts, quadrants, distances, boxes and the caveat.

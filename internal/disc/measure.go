@@ -12,6 +12,8 @@ type Extent struct {
 	// + 1), as train.py's rows_spanned and AutoMorph's Disc_height.
 	Height, Width int
 	Area          int // pixels set
+	// Box bounds the set pixels (Max exclusive); empty when none is set.
+	Box image.Rectangle
 }
 
 // Measures are the optic disc and cup measures of a pair of masks, in the
@@ -147,6 +149,7 @@ func extent(m *image.Gray, each func(x, y int)) Extent {
 	}
 	if e.Area > 0 {
 		e.Height, e.Width = y1-y0+1, x1-x0+1
+		e.Box = image.Rect(x0, y0, x1+1, y1+1)
 	}
 	return e
 }

@@ -112,6 +112,16 @@ func TestMeasureSynthetic(t *testing.T) {
 				m.Cup.Height != int(2*tc.cup.B) || m.Cup.Width != int(2*tc.cup.A) {
 				t.Fatalf("disc %+v cup %+v, want %vx%v and %vx%v", m.Disc, m.Cup, 2*tc.disc.B, 2*tc.disc.A, 2*tc.cup.B, 2*tc.cup.A)
 			}
+			// The ellipses have whole-pixel centres and axes, so their
+			// pixels span exactly centre ± axis.
+			for _, b := range []struct {
+				got image.Rectangle
+				e   ellipse
+			}{{m.Disc.Box, tc.disc}, {m.Cup.Box, tc.cup}} {
+				if want := image.Rect(int(b.e.X-b.e.A), int(b.e.Y-b.e.B), int(b.e.X+b.e.A), int(b.e.Y+b.e.B)); b.got != want {
+					t.Errorf("box %v, want %v", b.got, want)
+				}
+			}
 			if m.VerticalCDR != tc.vcdr || m.HorizontalCDR != tc.hcdr {
 				t.Errorf("CDR vertical %v horizontal %v, want %v %v", m.VerticalCDR, m.HorizontalCDR, tc.vcdr, tc.hcdr)
 			}

@@ -224,6 +224,11 @@ type Cup struct {
 	WidthUm    float64 `json:"width_um,omitempty"`
 	AreaMm2    float64 `json:"area_mm2,omitempty"`
 	Confidence float64 `json:"confidence"`
+	// Box bounds the cup, [x_min, y_min, x_max, y_max] normalized to the
+	// image (4 decimals); BoxPx the same in original pixels. Absent
+	// without a cup.
+	Box   *[4]float64 `json:"box,omitempty"`
+	BoxPx *[4]float64 `json:"box_px,omitempty"`
 }
 
 // CDR holds the cup-to-disc ratios (unitless, 0..1).

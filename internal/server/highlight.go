@@ -18,7 +18,7 @@ import (
 // down); a ring around the disc may reach beyond 0..1 where it leaves the
 // photo.
 type Highlight struct {
-	// Kind is "lesion", "disc", "zone", "fovea" or "vessels".
+	// Kind is "lesion", "disc", "cup", "zone", "fovea" or "vessels".
 	Kind string `json:"kind"`
 	// Code is the lesion type (MA, HE, EX, SE) or the zone (B, C).
 	Code  string `json:"code,omitempty"`
@@ -68,7 +68,7 @@ func highlights(r *report.Report, a assistant.Answer) []Highlight {
 		paths = append(paths, m.Path)
 	}
 	lesions := map[string]bool{}
-	allLesions, disc, fovea := false, false, false
+	allLesions, disc, fovea, cup := false, false, false, false
 	zones := map[string]bool{}
 	vessels := ""
 	for _, p := range paths {
@@ -83,6 +83,7 @@ func highlights(r *report.Report, a assistant.Answer) []Highlight {
 			zones[strings.ToUpper(m[1]+m[2])] = true
 		case strings.HasPrefix(p, "disc.") || strings.HasPrefix(p, "anatomy.disc."):
 			disc = disc || !strings.HasSuffix(p, "confidence") || a.Query.Intent == intent.Disc
+			cup = cup || strings.HasPrefix(p, "disc.cup.") || strings.HasPrefix(p, "disc.cdr.")
 		case strings.HasPrefix(p, "anatomy.fovea."):
 			fovea = fovea || !strings.HasSuffix(p, "confidence") || a.Query.Intent == intent.Anatomy
 		case strings.HasPrefix(p, "vessels."):
@@ -132,6 +133,9 @@ func highlights(r *report.Report, a assistant.Answer) []Highlight {
 		}
 		out = append(out, Highlight{Kind: "disc", Label: "optic disc", Layer: "disc", Shape: "ellipse",
 			Boxes: [][4]float64{box(d.Center.X, d.Center.Y, rx, ry)}})
+	}
+	if cup && found && d.Cup != nil && d.Cup.Box != nil {
+		out = append(out, Highlight{Kind: "cup", Label: "optic cup", Layer: "disc", Shape: "ellipse", Boxes: [][4]float64{*d.Cup.Box}})
 	}
 	if found && d.Zones != nil {
 		for _, z := range []struct {

@@ -53,7 +53,8 @@ func streamGrounding(t *testing.T, url string, body []byte) (string, *chatGround
 
 // TestChatHighlights: an answer carries the regions it talks about, from
 // the Report: a question about haemorrhages gets the HE boxes, one about
-// the cup-to-disc ratio the disc, one about zone B the zone ring.
+// the cup-to-disc ratio the disc and the cup (its box from the Report),
+// one about zone B the zone ring.
 func TestChatHighlights(t *testing.T) {
 	_, ts := newTest(t, Config{Analyzer: &fake{file: lesionReport}})
 	b, _ := os.ReadFile(lesionReport)
@@ -74,6 +75,7 @@ func TestChatHighlights(t *testing.T) {
 	}{
 		{"how many haemorrhages are there?", "lesion", "HE", "box", len(he)},
 		{"what is the cup to disc ratio?", "disc", "", "ellipse", 1},
+		{"what is the cup to disc ratio?", "cup", "", "ellipse", 1},
 		{"what is the vessel density in zone B?", "zone", "B", "ring", 1},
 		{"where is the fovea?", "fovea", "", "ellipse", 1},
 	} {
@@ -101,6 +103,9 @@ func TestChatHighlights(t *testing.T) {
 			}
 			if c.kind == "lesion" && h.Boxes[0] != he[0].Box {
 				t.Errorf("first HE box %v, report %v", h.Boxes[0], he[0].Box)
+			}
+			if c.kind == "cup" && h.Boxes[0] != *rep.Disc.Cup.Box {
+				t.Errorf("cup box %v, report %v", h.Boxes[0], *rep.Disc.Cup.Box)
 			}
 			if c.kind == "zone" {
 				if h.Inner == nil || h.Inner[0] <= h.Boxes[0][0] {
