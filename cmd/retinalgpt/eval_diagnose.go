@@ -18,6 +18,7 @@ import (
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
 	"github.com/retinalgpt/retinalgpt/internal/infer"
 	"github.com/retinalgpt/retinalgpt/internal/quality"
+	"github.com/retinalgpt/retinalgpt/internal/report"
 	"github.com/retinalgpt/retinalgpt/models"
 )
 
@@ -145,8 +146,17 @@ func runEvalDiagnose(cmd *cobra.Command, f evalDiagnoseFlags) error {
 		return err
 	}
 	defer cl.Close()
+	// With a glaucoma combination the judgement needs the vertical CDR, so
+	// the disc stage runs too, exactly as in analyze.
+	var an *analysis.Analyzer
+	if m.GlaucomaStack != nil {
+		if an, err = f.rt.analyzer(); err != nil {
+			return err
+		}
+		defer an.Close()
+	}
 	stderr := cmd.ErrOrStderr()
-	rep, err := eval.EvalDiagnose(cmd.Context(), f.root, layout, m.Name+"@"+m.Version, samples, diagnoseVerdict(cl, f.input == "crop"), f.workers, func(done, total int) {
+	rep, err := eval.EvalDiagnose(cmd.Context(), f.root, layout, m.Name+"@"+m.Version, samples, diagnoseVerdict(cl, f.input == "crop", an), f.workers, func(done, total int) {
 		if done%50 == 0 || done == total {
 			fmt.Fprintf(stderr, "\r[%d/%d]", done, total)
 			if done == total {
@@ -165,8 +175,9 @@ func runEvalDiagnose(cmd *cobra.Command, f evalDiagnoseFlags) error {
 }
 
 // diagnoseVerdict runs the classifier part of the diagnose stage: on the
-// analysis frame as analyze does, or with crop on the training crop.
-func diagnoseVerdict(cl *diagnose.Classifier, crop bool) eval.DiagnoseFunc {
+// analysis frame as analyze does, or with crop on the training crop; with
+// an analyzer, also the disc stage for the glaucoma combination.
+func diagnoseVerdict(cl *diagnose.Classifier, crop bool, an *analysis.Analyzer) eval.DiagnoseFunc {
 	c := cl.Model().Calibration
 	return func(ctx context.Context, img *fundus.Image) (eval.DiagnoseVerdict, error) {
 		fov, err := fundus.DetectFOV(img.Pix)
@@ -193,12 +204,23 @@ func diagnoseVerdict(cl *diagnose.Classifier, crop bool) eval.DiagnoseFunc {
 			}
 			cat, catThr = st.Apply(p.CataractLogit(), meas), st.Threshold
 		}
+		gl, glThr := p.Glaucoma, c.GlaucomaThreshold
+		if st := cl.Model().GlaucomaStack; st != nil && an != nil {
+			_, seg, err := an.SegmentDisc(ctx, img)
+			if err != nil {
+				return eval.DiagnoseVerdict{}, err
+			}
+			// as the report: a found disc with a cup, the CDR to 3 decimals
+			if seg != nil && seg.Found && seg.Measures.Cup.Area > 0 {
+				gl, glThr = st.Apply(p.GlaucomaLogit(), map[string]float64{"vcdr": report.Round(seg.Measures.VerticalCDR, 3)}), st.Threshold
+			}
+		}
 		return eval.DiagnoseVerdict{
-			DR: p.DR, DME: p.DME, Glaucoma: p.Glaucoma, Cataract: cat, Abnormal: 1 - p.Normal,
+			DR: p.DR, DME: p.DME, Glaucoma: gl, Cataract: cat, Abnormal: 1 - p.Normal,
 			DRGrade:            diagnose.DecidedGrade(p.DR[:], 2, p.DR[2]+p.DR[3]+p.DR[4] >= c.ReferableThreshold),
 			DMEGrade:           diagnose.DecidedGrade(p.DME[:], 1, p.DME[1]+p.DME[2] >= c.DMEThreshold),
 			ReferableThreshold: c.ReferableThreshold, DMEThreshold: c.DMEThreshold,
-			GlaucomaThreshold: c.GlaucomaThreshold, CataractThreshold: catThr,
+			GlaucomaThreshold: glThr, CataractThreshold: catThr,
 			AbnormalThreshold: c.NormalThreshold,
 		}, nil
 	}

@@ -258,3 +258,33 @@ func TestJudgeCataractStack(t *testing.T) {
 		t.Errorf("no quality: %+v", ca)
 	}
 }
+
+// TestJudgeGlaucomaStack: with a disc and cup measured, the glaucoma
+// probability is the combination's; without a cup (or no disc) it stays
+// the classifier's own, with its own threshold.
+func TestJudgeGlaucomaStack(t *testing.T) {
+	m := testModel()
+	m.GlaucomaStack = &Stack{Features: []string{"glaucoma_logit", "vcdr"}, Mean: []float64{0, 0.5}, Std: []float64{1, 0.1},
+		Coef: []float64{0.5, 2}, Intercept: -1, Threshold: 0.4}
+	p := Probabilities{DR: [5]float64{1}, DME: [3]float64{1}, Glaucoma: 0.3, Normal: 0.5}
+	p.Logits[glaucomaLogit] = 2
+	withCup := &report.Disc{Found: true, CDR: &report.CDR{Vertical: 0.7}, Cup: &report.Cup{AreaPx: 100}}
+	gl := Judge(Inputs{Probs: &p, Model: m, Disc: withCup}).Findings[2]
+	// z = -1 + 0.5*2 + 2*(0.7-0.5)/0.1 = 4
+	if want := 1 / (1 + math.Exp(-4)); math.Abs(gl.Probability-want) > 1e-4 || !gl.Positive || gl.Threshold != 0.4 {
+		t.Errorf("stacked glaucoma %+v, want probability %.4f", gl, want)
+	}
+	if !hasEvidence(gl, "combined with the vertical cup-to-disc ratio") || !hasEvidence(gl, "classifier alone: probability of glaucoma 0.30") {
+		t.Errorf("evidence %+v", gl.Evidence)
+	}
+	for name, d := range map[string]*report.Disc{
+		"no cup":  {Found: true, CDR: &report.CDR{Vertical: 0}, Cup: &report.Cup{}},
+		"no disc": {Found: false},
+		"absent":  nil,
+	} {
+		gl := Judge(Inputs{Probs: &p, Model: m, Disc: d}).Findings[2]
+		if gl.Probability != 0.3 || gl.Threshold != report.Round(m.Calibration.GlaucomaThreshold, 4) {
+			t.Errorf("%s: %+v, want the classifier alone", name, gl)
+		}
+	}
+}

@@ -91,7 +91,7 @@ func Judge(in Inputs) *report.Diagnoses {
 
 	dr := judgeDR(p, c, in.Lesions, used)
 	dme := judgeDME(p, c, in.Lesions, used)
-	gl := judgeGlaucoma(p, c, in.Disc, in.Calibration, used)
+	gl := judgeGlaucoma(p, c, in.Model.GlaucomaStack, in.Disc, in.Calibration, used)
 	ca := judgeCataract(p, c, in.Model.CataractStack, in.Quality, used)
 	d.Findings = append(d.Findings, dr, dme, gl, ca, judgeAbnormal(p, c, []report.Diagnosis{dr, dme, gl, ca}))
 	for _, s := range []string{SourceClassifier, SourceLesions, SourceDiscCup, SourceQuality} {
@@ -253,8 +253,14 @@ func binary(key, name string, prob, thr float64, pos, neg string, ev []report.Ev
 	}
 }
 
-func judgeGlaucoma(p Probabilities, c Calibration, disc *report.Disc, cal *report.Calibration, used map[string]bool) report.Diagnosis {
-	ev := []report.Evidence{classifierEvidence(fmt.Sprintf("classifier: probability of glaucoma %.2f, threshold %.2f", p.Glaucoma, c.GlaucomaThreshold), p.Glaucoma)}
+func judgeGlaucoma(p Probabilities, c Calibration, st *Stack, disc *report.Disc, cal *report.Calibration, used map[string]bool) report.Diagnosis {
+	prob, thr := p.Glaucoma, c.GlaucomaThreshold
+	ev := []report.Evidence{classifierEvidence(fmt.Sprintf("classifier alone: probability of glaucoma %.2f, threshold %.2f", p.Glaucoma, c.GlaucomaThreshold), p.Glaucoma)}
+	if st != nil && disc != nil && disc.Found && disc.CDR != nil && disc.Cup != nil && disc.Cup.AreaPx > 0 {
+		prob, thr = st.Apply(p.GlaucomaLogit(), map[string]float64{"vcdr": disc.CDR.Vertical}), st.Threshold
+		ev = append([]report.Evidence{{Source: SourceDiscCup, Value: num(prob), Unit: "probability",
+			Text: fmt.Sprintf("classifier combined with the vertical cup-to-disc ratio (logistic regression): probability of glaucoma %.2f, threshold %.2f", prob, thr)}}, ev...)
+	}
 	switch {
 	case disc == nil:
 	case !disc.Found:
@@ -291,7 +297,7 @@ func judgeGlaucoma(p Probabilities, c Calibration, disc *report.Disc, cal *repor
 		used[SourceDiscCup] = true
 		ev = append(ev, report.Evidence{Source: SourceDiscCup, Text: "cup not segmented: no cup-to-disc ratio"})
 	}
-	return binary("glaucoma", "glaucoma", p.Glaucoma, c.GlaucomaThreshold, "suspect", "not suspected", ev)
+	return binary("glaucoma", "glaucoma", prob, thr, "suspect", "not suspected", ev)
 }
 
 // hazeCriteria are the quality measures that a cataract's haze lowers.

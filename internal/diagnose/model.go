@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"strings"
 
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
 	"github.com/retinalgpt/retinalgpt/internal/infer"
@@ -47,6 +48,10 @@ type Model struct {
 	// CataractStack combines the cataract logit with the quality gate's
 	// measures (nil in a model without it: the classifier alone).
 	CataractStack *Stack `json:"cataract_stack"`
+	// GlaucomaStack combines the glaucoma logit with the disc stage's
+	// vertical cup-to-disc ratio (nil: the classifier alone). Used only
+	// when the disc and cup were measured.
+	GlaucomaStack *Stack `json:"glaucoma_stack,omitempty"`
 	Parity        struct {
 		Logits []float64 `json:"logits"`
 	} `json:"parity"`
@@ -69,18 +74,22 @@ func ParseModel(onnx, meta []byte) (Model, error) {
 	if c.DRTemperature <= 0 || c.DMETemperature <= 0 {
 		return Model{}, fmt.Errorf("model diagnose: calibration missing")
 	}
-	if st := m.CataractStack; st != nil {
+	for name, st := range map[string]*Stack{"cataract_stack": m.CataractStack, "glaucoma_stack": m.GlaucomaStack} {
+		if st == nil {
+			continue
+		}
 		n := len(st.Features)
 		if n == 0 || len(st.Mean) != n || len(st.Std) != n || len(st.Coef) != n {
-			return Model{}, fmt.Errorf("model diagnose: cataract_stack: %d features, %d means, %d stds, %d coefficients", n, len(st.Mean), len(st.Std), len(st.Coef))
+			return Model{}, fmt.Errorf("model diagnose: %s: %d features, %d means, %d stds, %d coefficients", name, n, len(st.Mean), len(st.Std), len(st.Coef))
 		}
 	}
 	m.ONNX = onnx
 	return m, nil
 }
 
-// Stack is a logistic regression over the classifier's cataract logit and
-// the quality gate's measures (train/diagnose/train.py --stack): features
+// Stack is a logistic regression over one of the classifier's logits (the
+// feature named "…_logit") and measures from other sections (the quality
+// gate's for cataract, the vertical cup-to-disc ratio for glaucoma) (train/diagnose/train.py --stack): features
 // standardized by Mean and Std, a missing measure taken at its mean.
 type Stack struct {
 	Features  []string  `json:"features"` // "cataract_logit", then quality criterion names
@@ -98,7 +107,7 @@ func (s *Stack) Apply(logit float64, measures map[string]float64) float64 {
 	z := s.Intercept
 	for i, f := range s.Features {
 		v, ok := measures[f]
-		if f == "cataract_logit" {
+		if strings.HasSuffix(f, "_logit") {
 			v, ok = logit, true
 		}
 		if !ok || math.IsNaN(v) || math.IsInf(v, 0) || s.Std[i] == 0 {
@@ -277,3 +286,6 @@ func ParityPattern(size int) infer.Tensor {
 // CataractLogit is the classifier's raw cataract logit (the stack's first
 // feature).
 func (p Probabilities) CataractLogit() float64 { return float64(p.Logits[cataractLogit]) }
+
+// GlaucomaLogit is the classifier's raw glaucoma logit.
+func (p Probabilities) GlaucomaLogit() float64 { return float64(p.Logits[glaucomaLogit]) }

@@ -67,6 +67,7 @@ import argparse
 import csv
 import hashlib
 import json
+import random
 import math
 import os
 import sys
@@ -652,12 +653,22 @@ def export(args, say):
         "normalization": "inside the graph: (rgb/255 - mean)/std with fixed mean " + str(MEAN) + " std " + str(STD),
         "calibration": cal,
         "cataract_stack": stack_for(k),
+        "glaucoma_stack": glaucoma_stack_for(k),
         "train_data": "IDRiD grading training split (413), Drishti-GS1 training (50), eye_diseases_4class without unknown_augmented (2977); see models/diagnose.md",
         "parity": {"pattern": "parity_pattern in train/diagnose/train.py", "logits": [float(v) for v in pl]},
     }
     with open(out[:-len(".onnx")] + ".json", "w") as f:
         json.dump(meta, f, indent=1)
     say(f"wrote {out} and its .json")
+
+
+def glaucoma_stack_for(k):
+    """The shipped glaucoma combination (WORK/glaucoma_stack.json), only
+    for the shipped model: fold models keep the classifier alone."""
+    path = os.path.join(WORK, "glaucoma_stack.json")
+    if k is not None or not os.path.exists(path):
+        return None
+    return json.load(open(path))["shipped"]
 
 
 def stack_for(k):
@@ -682,6 +693,104 @@ def stack_for(k):
             "intercept": float(st[3]), "threshold": youden(apply_logistic(x[m], st), lab[m, 3])}
 
 
+# ------------------------------------------------------------ glaucoma: classifier + vertical CDR
+
+def oof_logits():
+    src, names, lab, ok = labels()
+    z = np.zeros((len(src), NOUT), np.float32)
+    fold = None
+    for j in range(5):
+        d = np.load(os.path.join(WORK, f"oof_{j}.npz"))
+        z[d["idx"]] = d["logits"]
+        fold = d["fold"]
+    return src, names, lab, ok, z, fold
+
+
+def glaucoma_list(args, say):
+    """WORK/glaucoma_paths.txt: the photos whose vertical CDR the glaucoma
+    combination needs, measured by the real pipeline (retinalgpt analyze:
+    disc locator + disc/cup model, never trained on eye_diseases_4class):
+    every eye_diseases_4class photo of held-out fold 0 (the evaluation) and,
+    to fit on, 250 glaucoma and 350 other photos of folds 1-4 (seed 3)."""
+    src, names, lab, ok, z, fold = oof_logits()
+    paths = [l.strip() for l in open(os.path.join(WORK, "list.txt"))]
+    e4 = np.array([s.startswith("eye4") for s in src]) & ok
+    sel0 = np.nonzero(e4 & (fold == 0))[0].tolist()
+    rest = np.nonzero(e4 & (fold != 0) & (lab[:, 2] >= 0))[0]
+    g = [int(i) for i in rest if lab[i, 2] == 1]
+    n = [int(i) for i in rest if lab[i, 2] == 0]
+    rng = random.Random(3)
+    rng.shuffle(g); rng.shuffle(n)
+    with open(os.path.join(WORK, "glaucoma_paths.txt"), "w") as f:
+        f.write("".join(paths[i] + "\n" for i in sel0 + g[:250] + n[:350]))
+    say(f"{len(sel0)} fold-0 photos and {min(250, len(g)) + min(350, len(n))} to fit on")
+
+
+def read_vcdr(src_len):
+    """Vertical CDR per photo of list.txt from the analyze --json lines in
+    WORK/disc_*.jsonl, matched by the file's SHA-256 (NaN: not measured,
+    disc not found or no cup)."""
+    import glob
+    import hashlib
+    paths = [l.strip() for l in open(os.path.join(WORK, "list.txt"))]
+    by_sha = {}
+    for i, p in enumerate(paths):
+        if "/eye_diseases_4class/" in p:
+            by_sha.setdefault(hashlib.sha256(open(p, "rb").read()).hexdigest(), []).append(i)
+    v = np.full(src_len, np.nan)
+    for fn in sorted(glob.glob(os.path.join(WORK, "disc_*.jsonl"))):
+        for line in open(fn):
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            d = r.get("disc") or {}
+            cup = d.get("cup") or {}
+            if not d.get("found") or not d.get("cdr") or cup.get("area_px", 0) <= 0:
+                continue
+            for i in by_sha.get(r["image"]["sha256"], []):
+                v[i] = d["cdr"]["vertical"]
+    return v
+
+
+def glaucoma_stack(args, say):
+    """Glaucoma: the classifier's glaucoma logit combined with the vertical
+    CDR by logistic regression, fitted on out-of-fold logits of folds 1-4
+    and evaluated on held-out fold 0 (threshold from folds 1-4); the shipped
+    combination is fitted on every measured photo. Writes
+    WORK/glaucoma_stack.json and adds glaucoma_stack to models/diagnose.json."""
+    src, names, lab, ok, z, fold = oof_logits()
+    v = read_vcdr(len(src))
+    x = np.stack([z[:, 8].astype(np.float64), v], 1)
+    y = lab[:, 2]
+    e4 = np.array([s.startswith("eye4") for s in src]) & ok & (y >= 0)
+    have = ~np.isnan(v)
+    tr = e4 & have & (fold != 0)
+    st = fit_logistic(x[tr], y[tr].astype(float))
+    thr = youden(apply_logistic(x[tr], st), y[tr].astype(int))
+    te = e4 & (fold == 0)
+    res = {"fold0_measured": int((te & have).sum()), "fold0_total": int(te.sum()), "fit_rows": int(tr.sum())}
+    pt = apply_logistic(x[te & have], st)
+    res["fold0_with_cdr"] = binary_metrics_t(pt, y[te & have], thr)
+    res["fold0_vcdr_alone_auc"] = auc(v[te & have], y[te & have])
+    res["fold0_classifier_alone_auc_same_photos"] = auc(z[te & have, 8], y[te & have])
+    res["fitted_on_folds_1_4"] = {"coef": st[2].tolist(), "intercept": float(st[3]), "threshold": thr}
+    all_rows = e4 & have
+    st = fit_logistic(x[all_rows], y[all_rows].astype(float))
+    shipped = {"features": ["glaucoma_logit", "vcdr"], "mean": st[0].tolist(), "std": st[1].tolist(), "coef": st[2].tolist(),
+               "intercept": float(st[3]), "threshold": youden(apply_logistic(x[all_rows], st), y[all_rows].astype(int))}
+    res["shipped"] = shipped
+    with open(os.path.join(WORK, "glaucoma_stack.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    meta_path = os.path.join(REPO, "models", "diagnose.json")
+    meta = json.load(open(meta_path))
+    meta["glaucoma_stack"] = shipped
+    with open(meta_path + ".tmp", "w") as f:
+        json.dump(meta, f, indent=1)
+    os.replace(meta_path + ".tmp", meta_path)
+    say(json.dumps({k: v for k, v in res.items() if k != "shipped"}, indent=1))
+
+
 def parity_pattern(size):
     """A deterministic RGB pattern (uint8 values as float32), mirrored in Go's test."""
     y, x = np.mgrid[0:size, 0:size]
@@ -702,6 +811,8 @@ def main():
     ap.add_argument("--export", action="store_true")
     ap.add_argument("--make-list", action="store_true")
     ap.add_argument("--stack", action="store_true", help="fit the cataract combination with the quality measures (needs WORK/quality.csv)")
+    ap.add_argument("--glaucoma-list", action="store_true", help="write WORK/glaucoma_paths.txt, the photos whose CDR the glaucoma combination needs")
+    ap.add_argument("--glaucoma-stack", action="store_true", help="fit the glaucoma combination with the vertical CDR (needs WORK/disc_*.jsonl from retinalgpt analyze --json)")
     ap.add_argument("--export-fold", type=int, default=None, help="with --export: export the fold-K model instead")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -716,6 +827,10 @@ def main():
         export(args, say); return
     if args.stack:
         stack(args, say); return
+    if args.glaucoma_list:
+        glaucoma_list(args, say); return
+    if args.glaucoma_stack:
+        glaucoma_stack(args, say); return
     src, names, lab, ok = labels()
     pix = load_pixels(args.size)
     fold, dup = folds(src, names, lab, pix)
