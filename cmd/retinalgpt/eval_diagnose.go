@@ -286,5 +286,5 @@ func printDiagnoseTable(w io.Writer, r *eval.DiagnoseReport) {
 		}
 		fmt.Fprintf(w, "  %s: %s\n", x.Image, x.Error)
 	}
-	fmt.Fprintf(w, "\nmedian %.3f s per photo (decode, field of view, classifier), %.1f s in all\n", r.PerImageS, r.Seconds)
+	fmt.Fprintf(w, "\nmedian %.3f s per photo (decode, field of view, classifier; the disc stage too with a glaucoma combination), %.1f s in all\n", r.PerImageS, r.Seconds)
 }

@@ -766,8 +766,17 @@ def glaucoma_stack(args, say):
     e4 = np.array([s.startswith("eye4") for s in src]) & ok & (y >= 0)
     have = ~np.isnan(v)
     tr = e4 & have & (fold != 0)
-    st = fit_logistic(x[tr], y[tr].astype(float))
-    thr = youden(apply_logistic(x[tr], st), y[tr].astype(int))
+    # The photos to fit on were drawn with glaucoma enriched (250 of 600);
+    # the intercept is moved back to the prevalence of the data (prior
+    # correction), so that probabilities keep their meaning.
+    prev_fit_pool = e4 & (fold != 0)
+
+    def fit(rows, pool):
+        st = fit_logistic(x[rows], y[rows].astype(float))
+        ps, pt = y[rows].mean(), y[pool].mean()
+        st = (st[0], st[1], st[2], st[3] + math.log(pt / (1 - pt)) - math.log(ps / (1 - ps)))
+        return st, youden(apply_logistic(x[rows], st), y[rows].astype(int))
+    st, thr = fit(tr, prev_fit_pool)
     te = e4 & (fold == 0)
     res = {"fold0_measured": int((te & have).sum()), "fold0_total": int(te.sum()), "fit_rows": int(tr.sum())}
     pt = apply_logistic(x[te & have], st)
@@ -775,10 +784,20 @@ def glaucoma_stack(args, say):
     res["fold0_vcdr_alone_auc"] = auc(v[te & have], y[te & have])
     res["fold0_classifier_alone_auc_same_photos"] = auc(z[te & have, 8], y[te & have])
     res["fitted_on_folds_1_4"] = {"coef": st[2].tolist(), "intercept": float(st[3]), "threshold": thr}
+    # Fold 0 as analyze judges it: the combination where the disc and cup
+    # were measured, else the classifier alone (its calibration and
+    # threshold fitted on folds 1-4, as in --report).
+    cal = fit_calibration(z[(fold != 0) & ok], lab[(fold != 0) & ok], src[(fold != 0) & ok])
+    p_cls = apply_calibration(z[te], cal)["glaucoma"]
+    p_mix, t_mix = p_cls.copy(), np.full(int(te.sum()), cal["glaucoma_threshold"])
+    h0 = have[te]
+    p_mix[h0], t_mix[h0] = apply_logistic(x[te][h0], st), thr
+    res["fold0_as_analyze"] = binary_metrics_t(p_mix, y[te], t_mix)
+    res["fold0_classifier_alone"] = binary_metrics_t(p_cls, y[te], np.full(int(te.sum()), cal["glaucoma_threshold"]))
     all_rows = e4 & have
-    st = fit_logistic(x[all_rows], y[all_rows].astype(float))
+    st, thr_all = fit(all_rows, e4)
     shipped = {"features": ["glaucoma_logit", "vcdr"], "mean": st[0].tolist(), "std": st[1].tolist(), "coef": st[2].tolist(),
-               "intercept": float(st[3]), "threshold": youden(apply_logistic(x[all_rows], st), y[all_rows].astype(int))}
+               "intercept": float(st[3]), "threshold": thr_all}
     res["shipped"] = shipped
     with open(os.path.join(WORK, "glaucoma_stack.json"), "w") as f:
         json.dump(res, f, indent=1)
