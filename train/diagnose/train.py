@@ -577,13 +577,8 @@ def stack(args, say):
     signature) by logistic regression fitted on out-of-fold logits. Nested
     figures as for the calibration; writes WORK/stack.json (the shipped
     combination, fitted on all out-of-fold rows, and the figures)."""
-    src, names, lab, ok = labels()
+    src, names, lab, ok, z, fold = oof_logits()
     qn, q = read_quality()
-    z = np.zeros((len(src), NOUT), np.float32)
-    for j in range(5):
-        d = np.load(os.path.join(WORK, f"oof_{j}.npz"))
-        z[d["idx"]] = d["logits"]
-        fold = d["fold"]
     x = np.concatenate([z[:, 9:10].astype(np.float64), q], 1)
     feats = ["cataract_logit"] + qn
     m = ok & (lab[:, 3] >= 0)
@@ -627,13 +622,7 @@ def export(args, say):
         cv = json.load(f)
     cal = cv["shipped_calibration"]
     if k is not None:
-        src, names, lab, ok = labels()
-        z = np.zeros((len(src), NOUT), np.float32)
-        fold = None
-        for j in range(5):
-            d = np.load(os.path.join(WORK, f"oof_{j}.npz"))
-            z[d["idx"]] = d["logits"]
-            fold = d["fold"]
+        src, names, lab, ok, z, fold = oof_logits()
         m = (fold != k) & ok
         cal = fit_calibration(z[m], lab[m], src[m])
         for name, pre in (("idrid", "idrid"), ("eye4", "eye4:")):
@@ -679,13 +668,8 @@ def stack_for(k):
         return None
     if k is None:
         return json.load(open(path))["shipped"]
-    src, names, lab, ok = labels()
+    src, names, lab, ok, z, fold = oof_logits()
     qn, q = read_quality()
-    z = np.zeros((len(src), NOUT), np.float32)
-    for j in range(5):
-        d = np.load(os.path.join(WORK, f"oof_{j}.npz"))
-        z[d["idx"]] = d["logits"]
-        fold = d["fold"]
     x = np.concatenate([z[:, 9:10].astype(np.float64), q], 1)
     m = ok & (lab[:, 3] >= 0) & (fold != k)
     st = fit_logistic(x[m], lab[m, 3].astype(float))
