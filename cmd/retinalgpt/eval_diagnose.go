@@ -32,6 +32,7 @@ type evalDiagnoseFlags struct {
 	modelMeta string
 	workers   int
 	input     string
+	lesions   bool
 	jsonOut   bool
 }
 
@@ -87,6 +88,7 @@ the cross-validated ones; --model and --model-meta evaluate another export
 	fl.StringVar(&f.modelMeta, "model-meta", "", "its sidecar JSON (the layout of models/diagnose.json)")
 	fl.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "photos judged at once")
 	fl.StringVar(&f.input, "input", "frame", "classifier input: frame (as analyze: the 1024 analysis frame box-averaged) or crop (as training: the field of view resampled to the model's crop size)")
+	fl.BoolVar(&f.lesions, "lesions", false, "run the whole analysis with the lesion stage and score the report's diagnoses (as analyze --lesions judges: the referable-DR combination with the lesion evidence; slow, seconds per photo; the embedded model only)")
 	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object instead of the table")
 	return cmd
 }
@@ -111,6 +113,9 @@ func runEvalDiagnose(cmd *cobra.Command, f evalDiagnoseFlags) error {
 	}
 	if (f.model == "") != (f.modelMeta == "") {
 		return usageError{errors.New("--model and --model-meta go together")}
+	}
+	if f.lesions && (f.model != "" || f.input != "frame") {
+		return usageError{errors.New("--lesions scores analyze's own judgement: it takes neither --model nor --input crop")}
 	}
 	var only map[string]bool
 	if f.only != "" {
@@ -149,14 +154,14 @@ func runEvalDiagnose(cmd *cobra.Command, f evalDiagnoseFlags) error {
 	// With a glaucoma combination the judgement needs the vertical CDR, so
 	// the disc stage runs too, exactly as in analyze.
 	var an *analysis.Analyzer
-	if m.GlaucomaStack != nil {
+	if m.GlaucomaStack != nil || f.lesions {
 		if an, err = f.rt.analyzer(); err != nil {
 			return err
 		}
 		defer an.Close()
 	}
 	stderr := cmd.ErrOrStderr()
-	rep, err := eval.EvalDiagnose(cmd.Context(), f.root, layout, m.Name+"@"+m.Version, samples, diagnoseVerdict(cl, f.input == "crop", an), f.workers, func(done, total int) {
+	rep, err := eval.EvalDiagnose(cmd.Context(), f.root, layout, m.Name+"@"+m.Version, samples, verdictFunc(cl, f.input == "crop", an, f.lesions), f.workers, func(done, total int) {
 		if done%50 == 0 || done == total {
 			fmt.Fprintf(stderr, "\r[%d/%d]", done, total)
 			if done == total {
@@ -172,6 +177,46 @@ func runEvalDiagnose(cmd *cobra.Command, f evalDiagnoseFlags) error {
 	}
 	printDiagnoseTable(cmd.OutOrStdout(), rep)
 	return nil
+}
+
+// verdictFunc judges a photo as --lesions says: the whole analysis with
+// the lesion stage (the report's own diagnoses), or diagnoseVerdict.
+func verdictFunc(cl *diagnose.Classifier, crop bool, an *analysis.Analyzer, lesions bool) eval.DiagnoseFunc {
+	if !lesions {
+		return diagnoseVerdict(cl, crop, an)
+	}
+	return func(ctx context.Context, img *fundus.Image) (eval.DiagnoseVerdict, error) {
+		res, err := an.Analyze(ctx, img, analysis.Options{Lesions: true, NoQualityGate: true})
+		if err != nil {
+			return eval.DiagnoseVerdict{}, err
+		}
+		return verdictFromReport(res.Report.Diagnoses)
+	}
+}
+
+// verdictFromReport reads a report's diagnoses back into a verdict.
+func verdictFromReport(d *report.Diagnoses) (eval.DiagnoseVerdict, error) {
+	var v eval.DiagnoseVerdict
+	if d == nil || len(d.Findings) == 0 {
+		return v, errors.New("no diagnoses in the report")
+	}
+	for _, f := range d.Findings {
+		switch f.Key {
+		case "dr":
+			copy(v.DR[:], f.Probabilities)
+			v.DRGrade, v.ReferableThreshold = f.Grade, f.Threshold
+		case "dme":
+			copy(v.DME[:], f.Probabilities)
+			v.DMEGrade, v.DMEThreshold = f.Grade, f.Threshold
+		case "glaucoma":
+			v.Glaucoma, v.GlaucomaThreshold = f.Probability, f.Threshold
+		case "cataract":
+			v.Cataract, v.CataractThreshold = f.Probability, f.Threshold
+		case "abnormal":
+			v.Abnormal, v.AbnormalThreshold = f.Probability, f.Threshold
+		}
+	}
+	return v, nil
 }
 
 // diagnoseVerdict runs the classifier part of the diagnose stage: on the
@@ -286,5 +331,5 @@ func printDiagnoseTable(w io.Writer, r *eval.DiagnoseReport) {
 		}
 		fmt.Fprintf(w, "  %s: %s\n", x.Image, x.Error)
 	}
-	fmt.Fprintf(w, "\nmedian %.3f s per photo (decode, field of view, classifier; the disc stage too with a glaucoma combination), %.1f s in all\n", r.PerImageS, r.Seconds)
+	fmt.Fprintf(w, "\nmedian %.3f s per photo (decode, field of view, classifier; the disc stage too with a glaucoma combination; the whole analysis with --lesions), %.1f s in all\n", r.PerImageS, r.Seconds)
 }

@@ -14,7 +14,7 @@ import (
 // the reason rather than failing the analysis.
 func (a *Analyzer) diagnoseStage(ctx context.Context, res *Result) error {
 	rep := res.Report
-	in := diagnose.Inputs{Lesions: rep.Lesions, Disc: rep.Disc, Quality: rep.Quality, Calibration: &rep.Calibration}
+	in := diagnose.Inputs{Lesions: rep.Lesions, Disc: rep.Disc, Quality: rep.Quality, Calibration: &rep.Calibration, FOVAreaPx: rep.FOV.AreaPx}
 	m := a.diag.Model()
 	_, p, err := a.diag.ClassifyFrame(ctx, res.Image, res.Normalized)
 	switch {

@@ -288,3 +288,33 @@ func TestJudgeGlaucomaStack(t *testing.T) {
 		}
 	}
 }
+
+// TestJudgeReferableStack: with lesions, P(referable) is the combination's
+// and the grade probabilities are rescaled on each side of it (still
+// summing to 1); without a lesion section the classifier decides alone.
+func TestJudgeReferableStack(t *testing.T) {
+	m := testModel()
+	m.ReferableStack = &Stack{Features: []string{"referable_logit", "HE_count"}, Mean: []float64{0, 0}, Std: []float64{1, 1},
+		Coef: []float64{1, 1}, Intercept: 0, Threshold: 0.5}
+	p := Probabilities{DR: [5]float64{0.4, 0.2, 0.2, 0.15, 0.05}, DME: [3]float64{1}, Normal: 0.5}
+	p.Logits[2] = 0 // referable logit: lse(0,-inf..) - lse(0,0) ≈ log(3) - log(2) with the others at 0
+	les := &report.Lesions{QuadrantBasis: "none", Types: []report.LesionType{{Type: "HE", Name: "haemorrhages", Detected: true, Count: 3, AreaPx: 50}}}
+	dr := Judge(Inputs{Probs: &p, Model: m, Lesions: les, FOVAreaPx: 10000}).Findings[0]
+	want := 1 / (1 + math.Exp(-(p.ReferableLogit() + math.Log1p(3))))
+	if math.Abs(dr.Probability-want) > 1e-4 || dr.Threshold != 0.5 || dr.Positive != (want >= 0.5) {
+		t.Errorf("combined %+v, want P(referable) %.4f", dr, want)
+	}
+	var sum float64
+	for _, v := range dr.Probabilities {
+		sum += v
+	}
+	if math.Abs(sum-1) > 1e-3 || math.Abs(dr.Probabilities[0]/dr.Probabilities[1]-2) > 1e-2 {
+		t.Errorf("grade probabilities %v: want them to sum to 1 and keep grade 0:1 at 2:1", dr.Probabilities)
+	}
+	if !hasEvidence(dr, "combined with the lesion counts and areas") {
+		t.Errorf("evidence %+v", dr.Evidence)
+	}
+	if dr := Judge(Inputs{Probs: &p, Model: m}).Findings[0]; dr.Probability != 0.4 || dr.Threshold != report.Round(m.Calibration.ReferableThreshold, 4) {
+		t.Errorf("without lesions %+v, want the classifier alone", dr)
+	}
+}

@@ -32,6 +32,7 @@ type Inputs struct {
 	Disc         *report.Disc
 	Quality      *report.Quality
 	Calibration  *report.Calibration // the report's (for the disc size in mm²)
+	FOVAreaPx    int                 // the report's fov.area_px (lesion areas are taken relative to it)
 }
 
 // Rule constants, from docs/REFERENCE.md §3 (clinical grading conventions).
@@ -89,7 +90,7 @@ func Judge(in Inputs) *report.Diagnoses {
 	d.Model = in.Model.Name + "@" + in.Model.Version
 	p, c := *in.Probs, in.Model.Calibration
 
-	dr := judgeDR(p, c, in.Lesions, used)
+	dr := judgeDR(p, c, in.Model.ReferableStack, in.Lesions, in.FOVAreaPx, used)
 	dme := judgeDME(p, c, in.Lesions, used)
 	gl := judgeGlaucoma(p, c, in.Model.GlaucomaStack, in.Disc, in.Calibration, used)
 	ca := judgeCataract(p, c, in.Model.CataractStack, in.Quality, used)
@@ -151,9 +152,27 @@ func lesionType(l *report.Lesions, typ string) *report.LesionType {
 	return nil
 }
 
-func judgeDR(p Probabilities, c Calibration, les *report.Lesions, used map[string]bool) report.Diagnosis {
+func judgeDR(p Probabilities, c Calibration, st *Stack, les *report.Lesions, fovAreaPx int, used map[string]bool) report.Diagnosis {
 	probs := p.DR
+	refThr := c.ReferableThreshold
 	ev := []report.Evidence{}
+	var combined []report.Evidence
+	if feats := LesionFeatures(les, fovAreaPx); st != nil && len(feats) > 0 {
+		// The combination gives P(referable); the grades keep their
+		// shares within each side of it.
+		before := probs[2] + probs[3] + probs[4]
+		ref := st.Apply(p.ReferableLogit(), feats)
+		for g := range probs {
+			if g >= 2 && before > 0 {
+				probs[g] *= ref / before
+			} else if g < 2 && before < 1 {
+				probs[g] *= (1 - ref) / (1 - before)
+			}
+		}
+		refThr = st.Threshold
+		combined = append(combined, report.Evidence{Source: SourceLesions, Value: num(ref), Unit: "probability",
+			Text: fmt.Sprintf("classifier combined with the lesion counts and areas (logistic regression): probability of referable DR %.2f, threshold %.2f; classifier alone %.2f, threshold %.2f", ref, refThr, before, c.ReferableThreshold)})
+	}
 	if les != nil {
 		used[SourceLesions] = true
 		for _, typ := range []string{"MA", "HE", "EX", "SE"} {
@@ -198,15 +217,15 @@ func judgeDR(p Probabilities, c Calibration, les *report.Lesions, used map[strin
 		}
 	}
 	ref := probs[2] + probs[3] + probs[4]
-	g := DecidedGrade(probs[:], 2, ref >= c.ReferableThreshold)
-	ev = append([]report.Evidence{
-		classifierEvidence(fmt.Sprintf("classifier: ICDR grade %d (%s), probability %.2f, the most probable on the side of the referable threshold", g, drLabels[g], probs[g]), probs[g]),
-		classifierEvidence(fmt.Sprintf("classifier: probability of referable DR (grade 2 or more) %.2f, threshold %.2f", ref, c.ReferableThreshold), ref),
-	}, ev...)
+	g := DecidedGrade(probs[:], 2, ref >= refThr)
+	ev = append(append([]report.Evidence{
+		classifierEvidence(fmt.Sprintf("ICDR grade %d (%s), probability %.2f, the most probable on the side of the referable threshold", g, drLabels[g], probs[g]), probs[g]),
+		classifierEvidence(fmt.Sprintf("probability of referable DR (grade 2 or more) %.2f, threshold %.2f", ref, refThr), ref),
+	}, combined...), ev...)
 	return report.Diagnosis{
 		Key: "dr", Name: "diabetic retinopathy", Grade: g, Label: drLabels[g], Scale: "ICDR 0-4",
 		Probabilities: rounded(probs[:]), Probability: report.Round(ref, 4),
-		Positive: ref >= c.ReferableThreshold, Threshold: report.Round(c.ReferableThreshold, 4), Evidence: ev,
+		Positive: ref >= refThr, Threshold: report.Round(refThr, 4), Evidence: ev,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/retinalgpt/retinalgpt/internal/report"
 	"image"
 	"math"
 	"strings"
@@ -52,7 +53,11 @@ type Model struct {
 	// vertical cup-to-disc ratio (nil: the classifier alone). Used only
 	// when the disc and cup were measured.
 	GlaucomaStack *Stack `json:"glaucoma_stack,omitempty"`
-	Parity        struct {
+	// ReferableStack combines the referable-DR logit with the lesion
+	// stage's counts and areas (LesionFeatures; nil: the classifier
+	// alone). Used only when the lesion stage ran (--lesions).
+	ReferableStack *Stack `json:"referable_stack,omitempty"`
+	Parity         struct {
 		Logits []float64 `json:"logits"`
 	} `json:"parity"`
 	ONNX []byte `json:"-"`
@@ -74,7 +79,7 @@ func ParseModel(onnx, meta []byte) (Model, error) {
 	if c.DRTemperature <= 0 || c.DMETemperature <= 0 {
 		return Model{}, fmt.Errorf("model diagnose: calibration missing")
 	}
-	for name, st := range map[string]*Stack{"cataract_stack": m.CataractStack, "glaucoma_stack": m.GlaucomaStack} {
+	for name, st := range map[string]*Stack{"cataract_stack": m.CataractStack, "glaucoma_stack": m.GlaucomaStack, "referable_stack": m.ReferableStack} {
 		if st == nil {
 			continue
 		}
@@ -286,6 +291,42 @@ func ParityPattern(size int) infer.Tensor {
 // CataractLogit is the classifier's raw cataract logit (the stack's first
 // feature).
 func (p Probabilities) CataractLogit() float64 { return float64(p.Logits[cataractLogit]) }
+
+// ReferableLogit is the classifier's raw log-odds of referable DR: the
+// log-sum-exp of the grade 2-4 logits minus that of grades 0-1.
+func (p Probabilities) ReferableLogit() float64 {
+	lse := func(z []float32) float64 {
+		m := float64(z[0])
+		for _, v := range z {
+			m = math.Max(m, float64(v))
+		}
+		var s float64
+		for _, v := range z {
+			s += math.Exp(float64(v) - m)
+		}
+		return m + math.Log(s)
+	}
+	return lse(p.Logits[2:5]) - lse(p.Logits[0:2])
+}
+
+// LesionFeatures are the referable-DR combination's lesion measures: for
+// each type the model detects among HE, EX and SE, log(1+count)
+// ("HE_count") and log(1 + 10⁴·area/FOV area) ("HE_area"). Empty without
+// a lesion section or a field of view.
+func LesionFeatures(l *report.Lesions, fovAreaPx int) map[string]float64 {
+	f := map[string]float64{}
+	if l == nil || fovAreaPx <= 0 {
+		return f
+	}
+	for _, t := range l.Types {
+		if t.Type == "MA" || !t.Detected {
+			continue
+		}
+		f[t.Type+"_count"] = math.Log1p(float64(t.Count))
+		f[t.Type+"_area"] = math.Log1p(1e4 * t.AreaPx / float64(fovAreaPx))
+	}
+	return f
+}
 
 // GlaucomaLogit is the classifier's raw glaucoma logit.
 func (p Probabilities) GlaucomaLogit() float64 { return float64(p.Logits[glaucomaLogit]) }

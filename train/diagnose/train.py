@@ -643,6 +643,7 @@ def export(args, say):
         "calibration": cal,
         "cataract_stack": stack_for(k),
         "glaucoma_stack": glaucoma_stack_for(k),
+        "referable_stack": referable_stack_for(k),
         "train_data": "IDRiD grading training split (413), Drishti-GS1 training (50), eye_diseases_4class without unknown_augmented (2977); see models/diagnose.md",
         "parity": {"pattern": "parity_pattern in train/diagnose/train.py", "logits": [float(v) for v in pl]},
     }
@@ -655,6 +656,15 @@ def glaucoma_stack_for(k):
     """The shipped glaucoma combination (WORK/glaucoma_stack.json), only
     for the shipped model: fold models keep the classifier alone."""
     path = os.path.join(WORK, "glaucoma_stack.json")
+    if k is not None or not os.path.exists(path):
+        return None
+    return json.load(open(path))["shipped"]
+
+
+def referable_stack_for(k):
+    """The shipped referable-DR combination (WORK/referable_stack.json),
+    only for the shipped model."""
+    path = os.path.join(WORK, "referable_stack.json")
     if k is not None or not os.path.exists(path):
         return None
     return json.load(open(path))["shipped"]
@@ -794,6 +804,103 @@ def glaucoma_stack(args, say):
     say(json.dumps({k: v for k, v in res.items() if k != "shipped"}, indent=1))
 
 
+# ------------------------------------------------------------ referable DR: classifier + lesion evidence
+
+LESION_FEATURES = ["HE_count", "HE_area", "EX_count", "EX_area", "SE_count", "SE_area"]
+
+
+def read_lesion_features(names, src):
+    """Per IDRiD photo: LesionFeatures (internal/diagnose) from the
+    retinalgpt analyze --lesions --json lines in WORK/lesions_*.jsonl (NaN
+    rows: not analysed)."""
+    import glob
+    by_name = {n.lower(): i for i, n in enumerate(names) if src[i] == "idrid"}
+    f = np.full((len(names), len(LESION_FEATURES)), np.nan)
+    for fn in sorted(glob.glob(os.path.join(WORK, "lesions_*.jsonl"))):
+        for line in open(fn):
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            i = by_name.get(r["image"]["file"].lower())
+            les, fa = r.get("lesions"), r["fov"]["area_px"]
+            if i is None or not les or fa <= 0:
+                continue
+            for t in les["types"]:
+                if t["type"] == "MA" or not t["detected_by_model"]:
+                    continue
+                f[i, LESION_FEATURES.index(t["type"] + "_count")] = math.log1p(t["count"])
+                f[i, LESION_FEATURES.index(t["type"] + "_area")] = math.log1p(1e4 * t["area_px"] / fa)
+    return f
+
+
+def referable_logit(z):
+    def lse(a):
+        m = a.max(1, keepdims=True)
+        return (m + np.log(np.exp(a - m).sum(1, keepdims=True)))[:, 0]
+    return lse(z[:, 2:5].astype(np.float64)) - lse(z[:, 0:2].astype(np.float64))
+
+
+def referable_stack(args, say):
+    """Referable DR with --lesions: the classifier's referable log-odds
+    combined with the lesion stage's counts and areas by logistic
+    regression. 5-fold cross-validation on IDRiD with the classifier's folds
+    (fold k: out-of-fold logits, the combination and its threshold fitted on
+    the other folds); the grade is then DecidedGrade of the rescaled
+    probabilities, as internal/diagnose judges it. Writes
+    WORK/referable_stack.json and adds referable_stack to
+    models/diagnose.json (fitted on all 413)."""
+    src, names, lab, ok, z, fold = oof_logits()
+    lf = read_lesion_features(names, src)
+    m = (src == "idrid") & ok & ~np.isnan(lf).any(1)
+    x = np.concatenate([referable_logit(z)[:, None], lf], 1)
+    y = (lab[:, 0] >= 2).astype(int)
+    p = np.zeros(len(src)); thr = np.zeros(len(src)); pc = np.zeros(len(src)); tc = np.zeros(len(src))
+    pr = np.zeros((len(src), 5))
+    for k in range(5):
+        tr, te = m & (fold != k), m & (fold == k)
+        st = fit_logistic(x[tr], y[tr].astype(float))
+        p[te] = apply_logistic(x[te], st)
+        thr[te] = youden(apply_logistic(x[tr], st), y[tr])
+        cal = fit_calibration(z[(fold != k) & ok], lab[(fold != k) & ok], src[(fold != k) & ok])
+        P = apply_calibration(z[te], cal)["dr"]
+        before = P[:, 2:].sum(1)
+        P[:, 2:] *= (p[te] / np.maximum(before, 1e-12))[:, None]
+        P[:, :2] *= ((1 - p[te]) / np.maximum(1 - before, 1e-12))[:, None]
+        pr[te] = P
+        pc[te], tc[te] = before, cal["referable_threshold"]
+    yy = lab[m, 0]
+    pos = p[m] >= thr[m]
+    grade = np.where(pos, 2 + pr[m][:, 2:].argmax(1), pr[m][:, :2].argmax(1))
+    res = {"split": "IDRiD grading training split, 5-fold CV with the classifier's folds, photos analysed with --lesions",
+           "n": int(m.sum()),
+           "referable_with_lesions": binary_metrics_t(p[m], y[m], thr[m]),
+           "referable_classifier_alone": binary_metrics_t(pc[m], y[m], tc[m]),
+           "referable_lesions_alone_auc": None,
+           "dr_accuracy": float((grade == yy).mean()), "dr_kappa": qwk(yy, grade, 5),
+           "dr_confusion": confusion(yy, grade, 5),
+           "note": "the lesion model was trained on the IDRiD segmentation photos, 16 of which are near-duplicates of IDRiD grading photos (retinalgpt dataset dedup)"}
+    pl = np.zeros(len(src))
+    for k in range(5):
+        tr, te = m & (fold != k), m & (fold == k)
+        st = fit_logistic(lf[tr], y[tr].astype(float))
+        pl[te] = apply_logistic(lf[te], st)
+    res["referable_lesions_alone_auc"] = auc(pl[m], y[m])
+    st = fit_logistic(x[m], y[m].astype(float))
+    shipped = {"features": ["referable_logit"] + LESION_FEATURES, "mean": st[0].tolist(), "std": st[1].tolist(),
+               "coef": st[2].tolist(), "intercept": float(st[3]), "threshold": youden(apply_logistic(x[m], st), y[m])}
+    res["shipped"] = shipped
+    with open(os.path.join(WORK, "referable_stack.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    meta_path = os.path.join(REPO, "models", "diagnose.json")
+    meta = json.load(open(meta_path))
+    meta["referable_stack"] = shipped
+    with open(meta_path + ".tmp", "w") as f:
+        json.dump(meta, f, indent=1)
+    os.replace(meta_path + ".tmp", meta_path)
+    say(json.dumps({k: v for k, v in res.items() if k != "shipped"}, indent=1))
+
+
 def parity_pattern(size):
     """A deterministic RGB pattern (uint8 values as float32), mirrored in Go's test."""
     y, x = np.mgrid[0:size, 0:size]
@@ -816,6 +923,7 @@ def main():
     ap.add_argument("--stack", action="store_true", help="fit the cataract combination with the quality measures (needs WORK/quality.csv)")
     ap.add_argument("--glaucoma-list", action="store_true", help="write WORK/glaucoma_paths.txt, the photos whose CDR the glaucoma combination needs")
     ap.add_argument("--glaucoma-stack", action="store_true", help="fit the glaucoma combination with the vertical CDR (needs WORK/disc_*.jsonl from retinalgpt analyze --json)")
+    ap.add_argument("--referable-stack", action="store_true", help="fit the referable-DR combination with the lesion evidence (needs WORK/lesions_*.jsonl from retinalgpt analyze --lesions --json over the IDRiD grading photos)")
     ap.add_argument("--export-fold", type=int, default=None, help="with --export: export the fold-K model instead")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -834,6 +942,8 @@ def main():
         glaucoma_list(args, say); return
     if args.glaucoma_stack:
         glaucoma_stack(args, say); return
+    if args.referable_stack:
+        referable_stack(args, say); return
     src, names, lab, ok = labels()
     pix = load_pixels(args.size)
     fold, dup = folds(src, names, lab, pix)
