@@ -318,3 +318,29 @@ func TestJudgeReferableStack(t *testing.T) {
 		t.Errorf("without lesions %+v, want the classifier alone", dr)
 	}
 }
+
+// TestJudgeDMEStack: with detected exudates the DME grades come from the
+// two-step combination (summing to 1, its own threshold); an exudate
+// within one disc diameter of the fovea is a feature of it.
+func TestJudgeDMEStack(t *testing.T) {
+	m := testModel()
+	one := func(feature string, coef float64) *Stack {
+		return &Stack{Features: []string{feature}, Mean: []float64{0}, Std: []float64{1}, Coef: []float64{coef}, Threshold: 0.5}
+	}
+	m.DMEStack = &DMEStack{Any: one("EX_within_1dd", 3), Severe: one("EX_within_1dd", 2)}
+	p := Probabilities{DR: [5]float64{1}, DME: [3]float64{0.9, 0.05, 0.05}, Normal: 0.5}
+	near := 0.4
+	les := &report.Lesions{Types: []report.LesionType{{Type: "EX", Name: "hard exudates", Detected: true, Count: 2, AreaPx: 30, MinFoveaDistanceDD: &near}}}
+	dme := Judge(Inputs{Probs: &p, Model: m, Lesions: les, FOVAreaPx: 10000}).Findings[1]
+	pa, ps := 1/(1+math.Exp(-3)), 1/(1+math.Exp(-2))
+	if math.Abs(dme.Probability-pa) > 1e-4 || dme.Grade != 2 || !dme.Positive || dme.Threshold != 0.5 ||
+		math.Abs(dme.Probabilities[2]-pa*ps) > 1e-4 {
+		t.Errorf("combined DME %+v, want P(any) %.4f, grade 2", dme, pa)
+	}
+	if !hasEvidence(dme, "distance from the fovea") {
+		t.Errorf("evidence %+v", dme.Evidence)
+	}
+	if dme := Judge(Inputs{Probs: &p, Model: m}).Findings[1]; dme.Grade != 0 || math.Abs(dme.Probability-0.1) > 1e-9 {
+		t.Errorf("without lesions %+v, want the classifier alone", dme)
+	}
+}

@@ -91,7 +91,7 @@ func Judge(in Inputs) *report.Diagnoses {
 	p, c := *in.Probs, in.Model.Calibration
 
 	dr := judgeDR(p, c, in.Model.ReferableStack, in.Lesions, in.FOVAreaPx, used)
-	dme := judgeDME(p, c, in.Lesions, used)
+	dme := judgeDME(p, c, in.Model.DMEStack, in.Lesions, in.FOVAreaPx, used)
 	gl := judgeGlaucoma(p, c, in.Model.GlaucomaStack, in.Disc, in.Calibration, used)
 	ca := judgeCataract(p, c, in.Model.CataractStack, in.Quality, used)
 	d.Findings = append(d.Findings, dr, dme, gl, ca, judgeAbnormal(p, c, []report.Diagnosis{dr, dme, gl, ca}))
@@ -229,13 +229,21 @@ func judgeDR(p Probabilities, c Calibration, st *Stack, les *report.Lesions, fov
 	}
 }
 
-func judgeDME(p Probabilities, c Calibration, les *report.Lesions, used map[string]bool) report.Diagnosis {
-	any := p.DME[1] + p.DME[2]
-	g := DecidedGrade(p.DME[:], 1, any >= c.DMEThreshold)
-	ev := []report.Evidence{
-		classifierEvidence(fmt.Sprintf("classifier: DME risk %d (%s), probability %.2f, the most probable on the side of the threshold", g, dmeLabels[g], p.DME[g]), p.DME[g]),
-		classifierEvidence(fmt.Sprintf("classifier: probability of any DME risk (1 or 2) %.2f, threshold %.2f", any, c.DMEThreshold), any),
+func judgeDME(p Probabilities, c Calibration, st *DMEStack, les *report.Lesions, fovAreaPx int, used map[string]bool) report.Diagnosis {
+	probs, thr := p.DME, c.DMEThreshold
+	var combined []report.Evidence
+	if feats := ExudateFeatures(p, les, fovAreaPx); st != nil && feats != nil {
+		pa, ps := st.Any.Apply(0, feats), st.Severe.Apply(0, feats)
+		probs, thr = [3]float64{1 - pa, pa * (1 - ps), pa * ps}, st.Any.Threshold
+		combined = append(combined, report.Evidence{Source: SourceLesions, Value: num(pa), Unit: "probability",
+			Text: fmt.Sprintf("classifier combined with the hard exudates' count, area and distance from the fovea (logistic regression): probability of any DME risk %.2f, threshold %.2f; classifier alone %.2f, threshold %.2f", pa, thr, p.DME[1]+p.DME[2], c.DMEThreshold)})
 	}
+	any := probs[1] + probs[2]
+	g := DecidedGrade(probs[:], 1, any >= thr)
+	ev := append([]report.Evidence{
+		classifierEvidence(fmt.Sprintf("DME risk %d (%s), probability %.2f, the most probable on the side of the threshold", g, dmeLabels[g], probs[g]), probs[g]),
+		classifierEvidence(fmt.Sprintf("probability of any DME risk (1 or 2) %.2f, threshold %.2f", any, thr), any),
+	}, combined...)
 	if ex := lesionType(les, "EX"); ex != nil && ex.Detected {
 		used[SourceLesions] = true
 		switch {
@@ -255,8 +263,8 @@ func judgeDME(p Probabilities, c Calibration, les *report.Lesions, used map[stri
 	}
 	return report.Diagnosis{
 		Key: "dme", Name: "diabetic macular edema risk", Grade: g, Label: dmeLabels[g], Scale: "IDRiD 0-2",
-		Probabilities: rounded(p.DME[:]), Probability: report.Round(any, 4),
-		Positive: any >= c.DMEThreshold, Threshold: report.Round(c.DMEThreshold, 4), Evidence: ev,
+		Probabilities: rounded(probs[:]), Probability: report.Round(any, 4),
+		Positive: any >= thr, Threshold: report.Round(thr, 4), Evidence: ev,
 	}
 }
 

@@ -57,7 +57,11 @@ type Model struct {
 	// stage's counts and areas (LesionFeatures; nil: the classifier
 	// alone). Used only when the lesion stage ran (--lesions).
 	ReferableStack *Stack `json:"referable_stack,omitempty"`
-	Parity         struct {
+	// DMEStack combines the three DME logits with the exudate evidence
+	// (ExudateFeatures): P(any risk) and P(risk 2 | any). Used only when
+	// the lesion stage ran.
+	DMEStack *DMEStack `json:"dme_stack,omitempty"`
+	Parity   struct {
 		Logits []float64 `json:"logits"`
 	} `json:"parity"`
 	ONNX []byte `json:"-"`
@@ -79,7 +83,14 @@ func ParseModel(onnx, meta []byte) (Model, error) {
 	if c.DRTemperature <= 0 || c.DMETemperature <= 0 {
 		return Model{}, fmt.Errorf("model diagnose: calibration missing")
 	}
-	for name, st := range map[string]*Stack{"cataract_stack": m.CataractStack, "glaucoma_stack": m.GlaucomaStack, "referable_stack": m.ReferableStack} {
+	stacks := map[string]*Stack{"cataract_stack": m.CataractStack, "glaucoma_stack": m.GlaucomaStack, "referable_stack": m.ReferableStack}
+	if d := m.DMEStack; d != nil {
+		if d.Any == nil || d.Severe == nil {
+			return Model{}, fmt.Errorf("model diagnose: dme_stack needs any and severe")
+		}
+		stacks["dme_stack.any"], stacks["dme_stack.severe"] = d.Any, d.Severe
+	}
+	for name, st := range stacks {
 		if st == nil {
 			continue
 		}
@@ -291,6 +302,43 @@ func ParityPattern(size int) infer.Tensor {
 // CataractLogit is the classifier's raw cataract logit (the stack's first
 // feature).
 func (p Probabilities) CataractLogit() float64 { return float64(p.Logits[cataractLogit]) }
+
+// DMEStack is the two-step DME combination: Any gives P(any risk) (its
+// Threshold decides), Severe P(risk 2 | any risk).
+type DMEStack struct {
+	Any    *Stack `json:"any"`
+	Severe *Stack `json:"severe"`
+}
+
+// ExudateFeatures are the DME combination's inputs: the classifier's three
+// DME logits ("dme0".."dme2") and, when the lesion model detects hard
+// exudates, log(1+count) ("EX_count"), log(1 + 10⁴·area/FOV area)
+// ("EX_area"), the nearest exudate's distance from the fovea in disc
+// diameters, capped at 5 (5 when none or unknown: "EX_fovea_dd") and
+// whether it is within 1 DD ("EX_within_1dd"). Nil without them.
+func ExudateFeatures(p Probabilities, l *report.Lesions, fovAreaPx int) map[string]float64 {
+	if l == nil || fovAreaPx <= 0 {
+		return nil
+	}
+	for _, t := range l.Types {
+		if t.Type != "EX" || !t.Detected {
+			continue
+		}
+		d, within := 5.0, 0.0
+		if t.MinFoveaDistanceDD != nil {
+			d = math.Min(*t.MinFoveaDistanceDD, 5)
+			if *t.MinFoveaDistanceDD <= MaculaDD {
+				within = 1
+			}
+		}
+		return map[string]float64{
+			"dme0": float64(p.Logits[5]), "dme1": float64(p.Logits[6]), "dme2": float64(p.Logits[7]),
+			"EX_count": math.Log1p(float64(t.Count)), "EX_area": math.Log1p(1e4 * t.AreaPx / float64(fovAreaPx)),
+			"EX_fovea_dd": d, "EX_within_1dd": within,
+		}
+	}
+	return nil
+}
 
 // ReferableLogit is the classifier's raw log-odds of referable DR: the
 // log-sum-exp of the grade 2-4 logits minus that of grades 0-1.

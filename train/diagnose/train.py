@@ -644,6 +644,7 @@ def export(args, say):
         "cataract_stack": stack_for(k),
         "glaucoma_stack": glaucoma_stack_for(k),
         "referable_stack": referable_stack_for(k),
+        "dme_stack": shipped_extra(k, "dme_stack.json"),
         "train_data": "IDRiD grading training split (413), Drishti-GS1 training (50), eye_diseases_4class without unknown_augmented (2977); see models/diagnose.md",
         "parity": {"pattern": "parity_pattern in train/diagnose/train.py", "logits": [float(v) for v in pl]},
     }
@@ -656,6 +657,14 @@ def glaucoma_stack_for(k):
     """The shipped glaucoma combination (WORK/glaucoma_stack.json), only
     for the shipped model: fold models keep the classifier alone."""
     path = os.path.join(WORK, "glaucoma_stack.json")
+    if k is not None or not os.path.exists(path):
+        return None
+    return json.load(open(path))["shipped"]
+
+
+def shipped_extra(k, name):
+    """A shipped combination from WORK/name, only for the shipped model."""
+    path = os.path.join(WORK, name)
     if k is not None or not os.path.exists(path):
         return None
     return json.load(open(path))["shipped"]
@@ -901,6 +910,82 @@ def referable_stack(args, say):
     say(json.dumps({k: v for k, v in res.items() if k != "shipped"}, indent=1))
 
 
+# ------------------------------------------------------------ DME: classifier + exudate evidence
+
+DME_FEATURES = ["dme0", "dme1", "dme2", "EX_count", "EX_area", "EX_fovea_dd", "EX_within_1dd"]
+
+
+def read_exudate_features(names, src):
+    """Per IDRiD photo: diagnose.ExudateFeatures from WORK/lesions_*.jsonl
+    (NaN rows: not analysed, or exudates not detectable)."""
+    import glob
+    by_name = {n.lower(): i for i, n in enumerate(names) if src[i] == "idrid"}
+    f = np.full((len(names), 4), np.nan)
+    for fn in sorted(glob.glob(os.path.join(WORK, "lesions_*.jsonl"))):
+        for line in open(fn):
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            i = by_name.get(r["image"]["file"].lower())
+            les, fa = r.get("lesions"), r["fov"]["area_px"]
+            if i is None or not les or fa <= 0:
+                continue
+            for t in les["types"]:
+                if t["type"] == "EX" and t["detected_by_model"]:
+                    d = t.get("min_fovea_distance_dd")
+                    f[i] = [math.log1p(t["count"]), math.log1p(1e4 * t["area_px"] / fa),
+                            min(d, 5.0) if d is not None else 5.0, 1.0 if d is not None and d <= 1 else 0.0]
+    return f
+
+
+def dme_stack(args, say):
+    """DME risk with --lesions: two logistic regressions over the
+    classifier's three DME logits and the exudate evidence (count, area,
+    nearest distance to the fovea in disc diameters, within 1 DD): P(any
+    risk) and P(risk 2 | any). 5-fold CV with the classifier's folds as for
+    --referable-stack; writes WORK/dme_stack.json and adds dme_stack to
+    models/diagnose.json (fitted on all 413)."""
+    src, names, lab, ok, z, fold = oof_logits()
+    ef = read_exudate_features(names, src)
+    m = (src == "idrid") & ok & ~np.isnan(ef).any(1)
+    x = np.concatenate([z[:, 5:8].astype(np.float64), ef], 1)
+    y = lab[:, 1]
+    pa = np.zeros(len(src)); ps = np.zeros(len(src)); ta = np.zeros(len(src))
+    for k in range(5):
+        tr, te = m & (fold != k), m & (fold == k)
+        st = fit_logistic(x[tr], (y[tr] >= 1).astype(float))
+        pa[te] = apply_logistic(x[te], st)
+        ta[te] = youden(apply_logistic(x[tr], st), (y[tr] >= 1).astype(int))
+        tr2 = tr & (y >= 1)
+        ps[te] = apply_logistic(x[te], fit_logistic(x[tr2], (y[tr2] == 2).astype(float)))
+    P = np.stack([1 - pa, pa * (1 - ps), pa * ps], 1)
+    pred = np.where(pa >= ta, np.where(ps >= 0.5, 2, 1), 0)
+    yy = y[m]
+    res = {"split": "IDRiD grading training split, 5-fold CV with the classifier's folds, photos analysed with --lesions",
+           "n": int(m.sum()), "dme_accuracy": float((pred[m] == yy).mean()), "dme_kappa": qwk(yy, pred[m], 3),
+           "dme_ece": ece_multi(P[m], yy), "dme_confusion": confusion(yy, pred[m], 3),
+           "dme_any": binary_metrics_t(pa[m], (yy >= 1).astype(int), ta[m])}
+
+    def ship(st, thr):
+        return {"features": DME_FEATURES, "mean": st[0].tolist(), "std": st[1].tolist(), "coef": st[2].tolist(),
+                "intercept": float(st[3]), "threshold": thr}
+    st = fit_logistic(x[m], (y[m] >= 1).astype(float))
+    sev = m & (y >= 1)
+    shipped = {"any": ship(st, youden(apply_logistic(x[m], st), (y[m] >= 1).astype(int))),
+               "severe": ship(fit_logistic(x[sev], (y[sev] == 2).astype(float)), 0.5)}
+    res["shipped"] = shipped
+    with open(os.path.join(WORK, "dme_stack.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    meta_path = os.path.join(REPO, "models", "diagnose.json")
+    meta = json.load(open(meta_path))
+    meta["dme_stack"] = shipped
+    with open(meta_path + ".tmp", "w") as f:
+        json.dump(meta, f, indent=1)
+    os.replace(meta_path + ".tmp", meta_path)
+    say(json.dumps({k: v for k, v in res.items() if k != "shipped"}, indent=1))
+
+
 def parity_pattern(size):
     """A deterministic RGB pattern (uint8 values as float32), mirrored in Go's test."""
     y, x = np.mgrid[0:size, 0:size]
@@ -924,6 +1009,7 @@ def main():
     ap.add_argument("--glaucoma-list", action="store_true", help="write WORK/glaucoma_paths.txt, the photos whose CDR the glaucoma combination needs")
     ap.add_argument("--glaucoma-stack", action="store_true", help="fit the glaucoma combination with the vertical CDR (needs WORK/disc_*.jsonl from retinalgpt analyze --json)")
     ap.add_argument("--referable-stack", action="store_true", help="fit the referable-DR combination with the lesion evidence (needs WORK/lesions_*.jsonl from retinalgpt analyze --lesions --json over the IDRiD grading photos)")
+    ap.add_argument("--dme-stack", action="store_true", help="fit the DME combination with the exudate evidence (needs WORK/lesions_*.jsonl)")
     ap.add_argument("--export-fold", type=int, default=None, help="with --export: export the fold-K model instead")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -944,6 +1030,8 @@ def main():
         glaucoma_stack(args, say); return
     if args.referable_stack:
         referable_stack(args, say); return
+    if args.dme_stack:
+        dme_stack(args, say); return
     src, names, lab, ok = labels()
     pix = load_pixels(args.size)
     fold, dup = folds(src, names, lab, pix)
