@@ -818,13 +818,12 @@ def glaucoma_stack(args, say):
 LESION_FEATURES = ["HE_count", "HE_area", "EX_count", "EX_area", "SE_count", "SE_area"]
 
 
-def read_lesion_features(names, src):
-    """Per IDRiD photo: LesionFeatures (internal/diagnose) from the
-    retinalgpt analyze --lesions --json lines in WORK/lesions_*.jsonl (NaN
-    rows: not analysed)."""
+def idrid_lesion_reports(names, src):
+    """(row of list.txt, report) for each IDRiD photo in the retinalgpt
+    analyze --lesions --json lines of WORK/lesions_*.jsonl that has a
+    lesion section and a field of view."""
     import glob
     by_name = {n.lower(): i for i, n in enumerate(names) if src[i] == "idrid"}
-    f = np.full((len(names), len(LESION_FEATURES)), np.nan)
     for fn in sorted(glob.glob(os.path.join(WORK, "lesions_*.jsonl"))):
         for line in open(fn):
             try:
@@ -832,14 +831,22 @@ def read_lesion_features(names, src):
             except ValueError:
                 continue
             i = by_name.get(r["image"]["file"].lower())
-            les, fa = r.get("lesions"), r["fov"]["area_px"]
-            if i is None or not les or fa <= 0:
+            if i is not None and r.get("lesions") and r["fov"]["area_px"] > 0:
+                yield i, r
+
+
+def read_lesion_features(names, src):
+    """Per IDRiD photo: LesionFeatures (internal/diagnose) from the
+    retinalgpt analyze --lesions --json lines in WORK/lesions_*.jsonl (NaN
+    rows: not analysed)."""
+    f = np.full((len(names), len(LESION_FEATURES)), np.nan)
+    for i, r in idrid_lesion_reports(names, src):
+        fa = r["fov"]["area_px"]
+        for t in r["lesions"]["types"]:
+            if t["type"] == "MA" or not t["detected_by_model"]:
                 continue
-            for t in les["types"]:
-                if t["type"] == "MA" or not t["detected_by_model"]:
-                    continue
-                f[i, LESION_FEATURES.index(t["type"] + "_count")] = math.log1p(t["count"])
-                f[i, LESION_FEATURES.index(t["type"] + "_area")] = math.log1p(1e4 * t["area_px"] / fa)
+            f[i, LESION_FEATURES.index(t["type"] + "_count")] = math.log1p(t["count"])
+            f[i, LESION_FEATURES.index(t["type"] + "_area")] = math.log1p(1e4 * t["area_px"] / fa)
     return f
 
 
@@ -918,24 +925,14 @@ DME_FEATURES = ["dme0", "dme1", "dme2", "EX_count", "EX_area", "EX_fovea_dd", "E
 def read_exudate_features(names, src):
     """Per IDRiD photo: diagnose.ExudateFeatures from WORK/lesions_*.jsonl
     (NaN rows: not analysed, or exudates not detectable)."""
-    import glob
-    by_name = {n.lower(): i for i, n in enumerate(names) if src[i] == "idrid"}
     f = np.full((len(names), 4), np.nan)
-    for fn in sorted(glob.glob(os.path.join(WORK, "lesions_*.jsonl"))):
-        for line in open(fn):
-            try:
-                r = json.loads(line)
-            except ValueError:
-                continue
-            i = by_name.get(r["image"]["file"].lower())
-            les, fa = r.get("lesions"), r["fov"]["area_px"]
-            if i is None or not les or fa <= 0:
-                continue
-            for t in les["types"]:
-                if t["type"] == "EX" and t["detected_by_model"]:
-                    d = t.get("min_fovea_distance_dd")
-                    f[i] = [math.log1p(t["count"]), math.log1p(1e4 * t["area_px"] / fa),
-                            min(d, 5.0) if d is not None else 5.0, 1.0 if d is not None and d <= 1 else 0.0]
+    for i, r in idrid_lesion_reports(names, src):
+        fa = r["fov"]["area_px"]
+        for t in r["lesions"]["types"]:
+            if t["type"] == "EX" and t["detected_by_model"]:
+                d = t.get("min_fovea_distance_dd")
+                f[i] = [math.log1p(t["count"]), math.log1p(1e4 * t["area_px"] / fa),
+                        min(d, 5.0) if d is not None else 5.0, 1.0 if d is not None and d <= 1 else 0.0]
     return f
 
 
