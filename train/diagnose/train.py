@@ -594,8 +594,7 @@ def stack(args, say):
     for name, sel in (("eye4_fold0", e4 & (fold == 0)), ("eye4_cv", e4)):
         res[name] = binary_metrics_t(p[sel], lab[sel, 3], thr[sel])
     st = fit_logistic(x[m], y[m])
-    res["shipped"] = {"features": feats, "mean": st[0].tolist(), "std": st[1].tolist(), "coef": st[2].tolist(),
-                      "intercept": float(st[3]), "threshold": youden(p[m], lab[m, 3])}
+    res["shipped"] = stack_entry(feats, st, youden(p[m], lab[m, 3]))
     # which quality measures alone separate cataract best (for the card)
     res["single_feature_auc_eye4_cv"] = {f: auc(np.nan_to_num(x[e4, j], nan=np.nanmean(x[e4, j])), lab[e4, 3]) for j, f in enumerate(feats)}
     with open(os.path.join(WORK, "stack.json"), "w") as f:
@@ -642,8 +641,8 @@ def export(args, say):
         "normalization": "inside the graph: (rgb/255 - mean)/std with fixed mean " + str(MEAN) + " std " + str(STD),
         "calibration": cal,
         "cataract_stack": stack_for(k),
-        "glaucoma_stack": glaucoma_stack_for(k),
-        "referable_stack": referable_stack_for(k),
+        "glaucoma_stack": shipped_extra(k, "glaucoma_stack.json"),
+        "referable_stack": shipped_extra(k, "referable_stack.json"),
         "dme_stack": shipped_extra(k, "dme_stack.json"),
         "train_data": "IDRiD grading training split (413), Drishti-GS1 training (50), eye_diseases_4class without unknown_augmented (2977); see models/diagnose.md",
         "parity": {"pattern": "parity_pattern in train/diagnose/train.py", "logits": [float(v) for v in pl]},
@@ -653,27 +652,9 @@ def export(args, say):
     say(f"wrote {out} and its .json")
 
 
-def glaucoma_stack_for(k):
-    """The shipped glaucoma combination (WORK/glaucoma_stack.json), only
-    for the shipped model: fold models keep the classifier alone."""
-    path = os.path.join(WORK, "glaucoma_stack.json")
-    if k is not None or not os.path.exists(path):
-        return None
-    return json.load(open(path))["shipped"]
-
-
 def shipped_extra(k, name):
     """A shipped combination from WORK/name, only for the shipped model."""
     path = os.path.join(WORK, name)
-    if k is not None or not os.path.exists(path):
-        return None
-    return json.load(open(path))["shipped"]
-
-
-def referable_stack_for(k):
-    """The shipped referable-DR combination (WORK/referable_stack.json),
-    only for the shipped model."""
-    path = os.path.join(WORK, "referable_stack.json")
     if k is not None or not os.path.exists(path):
         return None
     return json.load(open(path))["shipped"]
@@ -692,8 +673,29 @@ def stack_for(k):
     x = np.concatenate([z[:, 9:10].astype(np.float64), q], 1)
     m = ok & (lab[:, 3] >= 0) & (fold != k)
     st = fit_logistic(x[m], lab[m, 3].astype(float))
-    return {"features": ["cataract_logit"] + qn, "mean": st[0].tolist(), "std": st[1].tolist(), "coef": st[2].tolist(),
-            "intercept": float(st[3]), "threshold": youden(apply_logistic(x[m], st), lab[m, 3])}
+    return stack_entry(["cataract_logit"] + qn, st, youden(apply_logistic(x[m], st), lab[m, 3]))
+
+
+def stack_entry(features, st, threshold):
+    """A fitted logistic regression as models/diagnose.json holds it (the
+    layout of internal/diagnose.Stack)."""
+    return {"features": features, "mean": st[0].tolist(), "std": st[1].tolist(), "coef": st[2].tolist(),
+            "intercept": float(st[3]), "threshold": float(threshold)}
+
+
+def publish(key, res, shipped, say):
+    """Writes WORK/key.json (the figures and the shipped combination) and
+    puts the combination under key in models/diagnose.json (atomically)."""
+    res["shipped"] = shipped
+    with open(os.path.join(WORK, key + ".json"), "w") as f:
+        json.dump(res, f, indent=1)
+    meta_path = os.path.join(REPO, "models", "diagnose.json")
+    meta = json.load(open(meta_path))
+    meta[key] = shipped
+    with open(meta_path + ".tmp", "w") as f:
+        json.dump(meta, f, indent=1)
+    os.replace(meta_path + ".tmp", meta_path)
+    say(json.dumps({k: v for k, v in res.items() if k != "shipped"}, indent=1))
 
 
 # ------------------------------------------------------------ glaucoma: classifier + vertical CDR
@@ -799,18 +801,8 @@ def glaucoma_stack(args, say):
     res["fold0_classifier_alone"] = binary_metrics_t(p_cls, y[te], np.full(int(te.sum()), cal["glaucoma_threshold"]))
     all_rows = e4 & have
     st, thr_all = fit(all_rows, e4)
-    shipped = {"features": ["glaucoma_logit", "vcdr"], "mean": st[0].tolist(), "std": st[1].tolist(), "coef": st[2].tolist(),
-               "intercept": float(st[3]), "threshold": thr_all}
-    res["shipped"] = shipped
-    with open(os.path.join(WORK, "glaucoma_stack.json"), "w") as f:
-        json.dump(res, f, indent=1)
-    meta_path = os.path.join(REPO, "models", "diagnose.json")
-    meta = json.load(open(meta_path))
-    meta["glaucoma_stack"] = shipped
-    with open(meta_path + ".tmp", "w") as f:
-        json.dump(meta, f, indent=1)
-    os.replace(meta_path + ".tmp", meta_path)
-    say(json.dumps({k: v for k, v in res.items() if k != "shipped"}, indent=1))
+    shipped = stack_entry(["glaucoma_logit", "vcdr"], st, thr_all)
+    publish("glaucoma_stack", res, shipped, say)
 
 
 # ------------------------------------------------------------ referable DR: classifier + lesion evidence
@@ -903,18 +895,8 @@ def referable_stack(args, say):
         pl[te] = apply_logistic(lf[te], st)
     res["referable_lesions_alone_auc"] = auc(pl[m], y[m])
     st = fit_logistic(x[m], y[m].astype(float))
-    shipped = {"features": ["referable_logit"] + LESION_FEATURES, "mean": st[0].tolist(), "std": st[1].tolist(),
-               "coef": st[2].tolist(), "intercept": float(st[3]), "threshold": youden(apply_logistic(x[m], st), y[m])}
-    res["shipped"] = shipped
-    with open(os.path.join(WORK, "referable_stack.json"), "w") as f:
-        json.dump(res, f, indent=1)
-    meta_path = os.path.join(REPO, "models", "diagnose.json")
-    meta = json.load(open(meta_path))
-    meta["referable_stack"] = shipped
-    with open(meta_path + ".tmp", "w") as f:
-        json.dump(meta, f, indent=1)
-    os.replace(meta_path + ".tmp", meta_path)
-    say(json.dumps({k: v for k, v in res.items() if k != "shipped"}, indent=1))
+    shipped = stack_entry(["referable_logit"] + LESION_FEATURES, st, youden(apply_logistic(x[m], st), y[m]))
+    publish("referable_stack", res, shipped, say)
 
 
 # ------------------------------------------------------------ DME: classifier + exudate evidence
@@ -964,23 +946,11 @@ def dme_stack(args, say):
            "dme_ece": ece_multi(P[m], yy), "dme_confusion": confusion(yy, pred[m], 3),
            "dme_any": binary_metrics_t(pa[m], (yy >= 1).astype(int), ta[m])}
 
-    def ship(st, thr):
-        return {"features": DME_FEATURES, "mean": st[0].tolist(), "std": st[1].tolist(), "coef": st[2].tolist(),
-                "intercept": float(st[3]), "threshold": thr}
     st = fit_logistic(x[m], (y[m] >= 1).astype(float))
     sev = m & (y >= 1)
-    shipped = {"any": ship(st, youden(apply_logistic(x[m], st), (y[m] >= 1).astype(int))),
-               "severe": ship(fit_logistic(x[sev], (y[sev] == 2).astype(float)), 0.5)}
-    res["shipped"] = shipped
-    with open(os.path.join(WORK, "dme_stack.json"), "w") as f:
-        json.dump(res, f, indent=1)
-    meta_path = os.path.join(REPO, "models", "diagnose.json")
-    meta = json.load(open(meta_path))
-    meta["dme_stack"] = shipped
-    with open(meta_path + ".tmp", "w") as f:
-        json.dump(meta, f, indent=1)
-    os.replace(meta_path + ".tmp", meta_path)
-    say(json.dumps({k: v for k, v in res.items() if k != "shipped"}, indent=1))
+    shipped = {"any": stack_entry(DME_FEATURES, st, youden(apply_logistic(x[m], st), (y[m] >= 1).astype(int))),
+               "severe": stack_entry(DME_FEATURES, fit_logistic(x[sev], (y[sev] == 2).astype(float)), 0.5)}
+    publish("dme_stack", res, shipped, say)
 
 
 def parity_pattern(size):
