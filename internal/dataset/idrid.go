@@ -25,12 +25,8 @@ func loadIDRiDGrading(root string) ([]Record, []Problem, error) {
 	index := map[string]int{}
 	dups := seen{}
 	for _, r := range t.rows {
-		img := r.get("image")
-		if img == "" {
-			r.problem("empty image name; row skipped")
-			continue
-		}
-		if !dups.add(r, img) {
+		img, ok := dups.image(r)
+		if !ok {
 			continue
 		}
 		rec := Record{
@@ -105,12 +101,8 @@ func loadDrishti(root string) ([]Record, []Problem, error) {
 	var recs []Record
 	dups := seen{}
 	for _, r := range t.rows {
-		img := r.get("image")
-		if img == "" {
-			r.problem("empty image name; row skipped")
-			continue
-		}
-		if !dups.add(r, img) {
+		img, ok := dups.image(r)
+		if !ok {
 			continue
 		}
 		rec := Record{

@@ -134,12 +134,8 @@ func loadFourClass(root string) ([]Record, []Problem, error) {
 	var recs []Record
 	dups := seen{}
 	for _, r := range t.rows {
-		img := r.get("image")
-		if img == "" {
-			r.problem("empty image name; row skipped")
-			continue
-		}
-		if !dups.add(r, img) {
+		img, ok := dups.image(r)
+		if !ok {
 			continue
 		}
 		id := strings.TrimPrefix(filepath.ToSlash(img), "images/")

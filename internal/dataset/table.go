@@ -192,6 +192,17 @@ func (r row) point(xcol, ycol string) *Point {
 // seen reports duplicates of key as a problem; true if key was new.
 type seen map[string]int
 
+// image is the row's image name, unless it is empty or was seen before
+// (the row is then reported and skipped).
+func (s seen) image(r row) (string, bool) {
+	img := r.get("image")
+	if img == "" {
+		r.problem("empty image name; row skipped")
+		return "", false
+	}
+	return img, s.add(r, img)
+}
+
 func (s seen) add(r row, key string) bool {
 	if first, ok := s[key]; ok {
 		r.problem("duplicate image %q (first on line %d); row skipped", key, first)
