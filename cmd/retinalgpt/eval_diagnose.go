@@ -17,7 +17,6 @@ import (
 	"github.com/retinalgpt/retinalgpt/internal/eval"
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
 	"github.com/retinalgpt/retinalgpt/internal/infer"
-	"github.com/retinalgpt/retinalgpt/internal/quality"
 	"github.com/retinalgpt/retinalgpt/internal/report"
 	"github.com/retinalgpt/retinalgpt/models"
 )
@@ -151,15 +150,13 @@ func runEvalDiagnose(cmd *cobra.Command, f evalDiagnoseFlags) error {
 		return err
 	}
 	defer cl.Close()
-	// With a glaucoma combination the judgement needs the vertical CDR, so
-	// the disc stage runs too, exactly as in analyze.
-	var an *analysis.Analyzer
-	if m.GlaucomaStack != nil || f.lesions {
-		if an, err = f.rt.analyzer(); err != nil {
-			return err
-		}
-		defer an.Close()
+	// The judgement reads the quality and disc sections (and, with
+	// --lesions, the whole analysis), measured by the analysis itself.
+	an, err := f.rt.analyzer()
+	if err != nil {
+		return err
 	}
+	defer an.Close()
 	stderr := cmd.ErrOrStderr()
 	rep, err := eval.EvalDiagnose(cmd.Context(), f.root, layout, m.Name+"@"+m.Version, samples, verdictFunc(cl, f.input == "crop", an, f.lesions), f.workers, func(done, total int) {
 		if done%50 == 0 || done == total {
@@ -219,11 +216,12 @@ func verdictFromReport(d *report.Diagnoses) (eval.DiagnoseVerdict, error) {
 	return v, nil
 }
 
-// diagnoseVerdict runs the classifier part of the diagnose stage: on the
-// analysis frame as analyze does, or with crop on the training crop; with
-// an analyzer, also the disc stage for the glaucoma combination.
+// diagnoseVerdict judges a photo as the diagnose stage does without
+// --lesions: the classifier (on the analysis frame as analyze feeds it, or
+// with crop on the training crop), then diagnose.Judge over the quality and
+// disc sections measured as analyze measures them.
 func diagnoseVerdict(cl *diagnose.Classifier, crop bool, an *analysis.Analyzer) eval.DiagnoseFunc {
-	c := cl.Model().Calibration
+	m := cl.Model()
 	return func(ctx context.Context, img *fundus.Image) (eval.DiagnoseVerdict, error) {
 		fov, err := fundus.DetectFOV(img.Pix)
 		if err != nil {
@@ -238,36 +236,12 @@ func diagnoseVerdict(cl *diagnose.Classifier, crop bool, an *analysis.Analyzer) 
 		if err != nil {
 			return eval.DiagnoseVerdict{}, err
 		}
-		cat, catThr := p.Cataract, c.CataractThreshold
-		if st := cl.Model().CataractStack; st != nil {
-			// as analyze: the classifier combined with the quality measures
-			meas := map[string]float64{}
-			for _, q := range quality.Assess(img.Pix, fov, nil, quality.Options{}).Quality.Criteria {
-				if !q.Skipped {
-					meas[q.Name] = diagnose.Sig4(q.Value)
-				}
-			}
-			cat, catThr = st.Apply(p.CataractLogit(), meas), st.Threshold
+		in, err := an.DiagnoseInputs(ctx, img, fov)
+		if err != nil {
+			return eval.DiagnoseVerdict{}, err
 		}
-		gl, glThr := p.Glaucoma, c.GlaucomaThreshold
-		if st := cl.Model().GlaucomaStack; st != nil && an != nil {
-			_, seg, err := an.SegmentDisc(ctx, img)
-			if err != nil {
-				return eval.DiagnoseVerdict{}, err
-			}
-			// as the report: a found disc with a cup, the CDR to 3 decimals
-			if seg != nil && seg.Found && seg.Measures.Cup.Area > 0 {
-				gl, glThr = st.Apply(p.GlaucomaLogit(), map[string]float64{"vcdr": report.Round(seg.Measures.VerticalCDR, 3)}), st.Threshold
-			}
-		}
-		return eval.DiagnoseVerdict{
-			DR: p.DR, DME: p.DME, Glaucoma: gl, Cataract: cat, Abnormal: 1 - p.Normal,
-			DRGrade:            diagnose.DecidedGrade(p.DR[:], 2, p.DR[2]+p.DR[3]+p.DR[4] >= c.ReferableThreshold),
-			DMEGrade:           diagnose.DecidedGrade(p.DME[:], 1, p.DME[1]+p.DME[2] >= c.DMEThreshold),
-			ReferableThreshold: c.ReferableThreshold, DMEThreshold: c.DMEThreshold,
-			GlaucomaThreshold: glThr, CataractThreshold: catThr,
-			AbnormalThreshold: c.NormalThreshold,
-		}, nil
+		in.Probs, in.Model = &p, &m
+		return verdictFromReport(diagnose.Judge(in))
 	}
 }
 
@@ -331,5 +305,5 @@ func printDiagnoseTable(w io.Writer, r *eval.DiagnoseReport) {
 		}
 		fmt.Fprintf(w, "  %s: %s\n", x.Image, x.Error)
 	}
-	fmt.Fprintf(w, "\nmedian %.3f s per photo (decode, field of view, classifier; the disc stage too with a glaucoma combination; the whole analysis with --lesions), %.1f s in all\n", r.PerImageS, r.Seconds)
+	fmt.Fprintf(w, "\nmedian %.3f s per photo (decode, field of view, classifier, quality gate, disc stage; the whole analysis with --lesions), %.1f s in all\n", r.PerImageS, r.Seconds)
 }

@@ -2,8 +2,11 @@ package analysis
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/retinalgpt/retinalgpt/internal/diagnose"
+	"github.com/retinalgpt/retinalgpt/internal/fundus"
+	"github.com/retinalgpt/retinalgpt/internal/quality"
 	"github.com/retinalgpt/retinalgpt/internal/report"
 )
 
@@ -28,4 +31,25 @@ func (a *Analyzer) diagnoseStage(ctx context.Context, res *Result) error {
 	rep.Diagnoses = diagnose.Judge(in)
 	rep.Models = append(rep.Models, report.Model{Name: m.Name, Version: m.Version, SHA256: a.diagSHA})
 	return nil
+}
+
+// DiagnoseInputs measures on one photo what the diagnose stage reads
+// besides the classifier and the lesions: the quality section and the
+// disc section, computed as Analyze computes them (locator, disc/cup
+// segmentation, the quality grade regraded with the landmarks), without the
+// vessel stages. Evaluation judges with it exactly as analyze does.
+func (a *Analyzer) DiagnoseInputs(ctx context.Context, img *fundus.Image, fov fundus.FOV) (diagnose.Inputs, error) {
+	lm, _, err := a.locate(ctx, img, fov)
+	if err != nil {
+		return diagnose.Inputs{}, fmt.Errorf("%s: %w", img.Name, err)
+	}
+	seg, err := a.segmentDisc(ctx, img, fov, lm)
+	if err != nil {
+		return diagnose.Inputs{}, fmt.Errorf("%s: %w", img.Name, err)
+	}
+	qa := quality.Assess(img.Pix, fov, nil, quality.Options{}).Regrade(landmarkOptions(seg))
+	return diagnose.Inputs{
+		Disc:    discSection(seg, report.Calibration{}, img.Width, img.Height),
+		Quality: qualitySection(qa, true),
+	}, nil
 }
