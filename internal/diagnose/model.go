@@ -134,17 +134,6 @@ func (s *Stack) Apply(logit float64, measures map[string]float64) float64 {
 	return sigmoid(z)
 }
 
-// Sig4 rounds v to four significant digits, as the report's quality
-// section does (the precision the stack was fitted on).
-func Sig4(v float64) float64 {
-	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return v
-	}
-	d := max(3-int(math.Floor(math.Log10(math.Abs(v)))), 0)
-	p := math.Pow(10, float64(d))
-	return math.Round(v*p) / p
-}
-
 // Probabilities are the classifier's calibrated outputs.
 type Probabilities struct {
 	Logits   [numLogits]float32 // raw
