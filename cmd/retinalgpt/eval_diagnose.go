@@ -64,8 +64,10 @@ the mostly wrong diabetic_retinopathy folder), count as neither glaucoma nor
 cataract and as abnormal when graded above 0; the unknown_augmented copies
 are left out unless --include-augmented.
 
-The figures are those analyze reports in diagnoses (without --lesions;
-the other sections add evidence, not probability): the classifier sees the
+The figures are those analyze reports in diagnoses: the classifier, then
+the same judgement (diagnose.Judge) over the quality and disc sections the
+analysis measures, so the cataract and glaucoma combinations count; with
+--lesions the whole analysis runs, lesion stage included. The classifier sees the
 1024 analysis frame box-averaged to its input; --input crop gives it the
 crop it was trained on instead (the difference is the resampling filter). The shipped classifier
 was trained on the shared IDRiD grading, Drishti-GS and eye_diseases_4class
