@@ -63,6 +63,14 @@ func zones(seg *disc.Segmentation) (b, c disc.Annulus, ok bool) {
 	return disc.ZoneB(m.Centre, m.RadiusPx()), disc.ZoneC(m.Centre, m.RadiusPx()), true
 }
 
+// radiusSource names where the last crop's disc radius came from.
+func radiusSource(seg *disc.Segmentation) string {
+	if seg.Passes > 1 {
+		return "first_pass"
+	}
+	return "fov_prior"
+}
+
 // discSection is the report's disc section. Micrometres are given only
 // under an independent calibration: under the disc-diameter one they would
 // restate the assumed 1.8 mm.
@@ -73,9 +81,9 @@ func discSection(seg *disc.Segmentation, cal report.Calibration, w, h int) *repo
 		Reason:     seg.Reason,
 		Confidence: report.Round(seg.Confidence, 3),
 		Crop: report.DiscCrop{
-			Center:           report.NewPoint(seg.Located.X, seg.Located.Y, w, h),
+			Center:           report.NewPoint(seg.Crop.Centre().X, seg.Crop.Centre().Y, w, h),
 			RadiusEstimatePx: report.Round(seg.RadiusEstimate, 2),
-			RadiusSource:     "fov_prior",
+			RadiusSource:     radiusSource(seg),
 			SidePx:           report.Round(seg.Crop.Side, 2),
 			InputPx:          seg.Crop.Size,
 		},

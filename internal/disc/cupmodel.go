@@ -43,6 +43,12 @@ type CropSpec struct {
 	// TrainedCentreError is the largest centre error, in true disc radii,
 	// the model was trained on.
 	TrainedCentreError float64 `json:"trained_centre_error_over_r"`
+	// RefineRadiusRange, when set, asks for a second pass (train.py's
+	// segment_two_pass): the crop re-centred on the first pass's disc
+	// centroid and sized by its equivalent radius, taken only when that
+	// radius over the first crop's estimate lies within this range. Absent
+	// (zero): one pass, as the model was evaluated then.
+	RefineRadiusRange [2]float64 `json:"refine_r_over_r_est,omitempty"`
 }
 
 // ParseCupModel pairs a graph with its sidecar JSON and checks that this
@@ -82,6 +88,9 @@ func (m CupModel) validate() error {
 		return fmt.Errorf("disc/cup model %s: crop side %v disc radii, want > 2 (the crop must hold the disc)", m.Version, c.SideOverRadius)
 	case !(finite(c.RadiusPrior) && c.RadiusPrior > 0 && c.RadiusPrior < 1):
 		return fmt.Errorf("disc/cup model %s: disc radius prior %v FOV radii, want 0..1", m.Version, c.RadiusPrior)
+	case c.RefineRadiusRange != [2]float64{} && !(finite(c.RefineRadiusRange[0]) && finite(c.RefineRadiusRange[1]) &&
+		c.RefineRadiusRange[0] > 0 && c.RefineRadiusRange[1] > c.RefineRadiusRange[0]):
+		return fmt.Errorf("disc/cup model %s: second-pass radius range %v, want 0 < lo < hi", m.Version, c.RefineRadiusRange)
 	case m.Input == "" || m.Output == "":
 		return fmt.Errorf("disc/cup model %s: missing input or output name", m.Version)
 	case m.FOVThreshold < 0 || m.FOVThreshold > 254:

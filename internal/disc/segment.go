@@ -51,12 +51,16 @@ const (
 // Segmentation is the optic disc and cup found around a located disc
 // centre, in ORIGINAL photo pixels.
 type Segmentation struct {
-	// Located is the disc centre the crop was centred on (the locator's),
-	// RadiusEstimate the disc radius the crop was sized for, Crop the
-	// square the model saw.
+	// Located is the locator's disc centre; RadiusEstimate the disc
+	// radius the (last) crop was sized for, Crop the square the model saw
+	// last. Passes is 1, or 2 when the model asked for a second pass
+	// (CropSpec.RefineRadiusRange) and the first found a disc to re-centre
+	// on: then Crop is centred on the first pass's disc centroid and
+	// RadiusEstimate is that disc's equivalent radius.
 	Located        Point
 	RadiusEstimate float64
 	Crop           Crop
+	Passes         int
 	// Disc and Cup are the post-processed masks (255 inside), their Rect
 	// the crop square clipped to the photo (Crop.Bounds); nil when the
 	// crop misses the photo. Cup lies within Disc.
@@ -115,11 +119,11 @@ func (s *Segmenter) Close() error {
 // Model describes the model in use.
 func (s *Segmenter) Model() CupModel { return s.model }
 
-// RadiusEstimate is the disc radius the crop is sized for: the model's
-// prior (crop.disc_radius_prior_over_fov_radius) times the FOV radius, as
-// the model was trained and cross-validated. The locator gives no radius
-// of its own, and a measured one (a first pass of this model) was not what
-// the training jitter was drawn around, so nothing better is used.
+// RadiusEstimate is the disc radius the first crop is sized for: the
+// model's prior (crop.disc_radius_prior_over_fov_radius) times the FOV
+// radius, as the model was trained and cross-validated. The locator gives
+// no radius of its own; a second pass (CropSpec.RefineRadiusRange) uses
+// the first pass's measured one.
 func (s *Segmenter) RadiusEstimate(fov fundus.FOV) float64 {
 	return s.model.Crop.RadiusPrior * fov.Radius
 }
@@ -151,14 +155,45 @@ func (s *Segmenter) Segment(ctx context.Context, photo *image.NRGBA, fov fundus.
 	}
 	m := s.model
 	seg := &Segmentation{Located: centre, RadiusEstimate: s.RadiusEstimate(fov), Crop: s.CropFor(fov, centre), Model: m.String()}
-	region := seg.Crop.Bounds(photo.Bounds())
-	if region.Empty() {
+	if seg.Crop.Bounds(photo.Bounds()).Empty() {
 		seg.Reason = "the located disc centre is outside the photograph"
 		return seg, nil
 	}
+	if err := s.pass(ctx, photo, seg, eye); err != nil {
+		return nil, fmt.Errorf("segment disc: %w", err)
+	}
+	// The second pass puts the disc where training put it most often (the
+	// crop's centre, radius near the estimate): the cross-validated
+	// figures of a perturbed start were better that way (models/disccup.md).
+	if lo, hi := m.Crop.RefineRadiusRange[0], m.Crop.RefineRadiusRange[1]; hi > 0 && seg.Measures.Disc.Area > 0 {
+		r := seg.Measures.EquivalentRadiusPx()
+		if q := r / seg.RadiusEstimate; q >= lo && q <= hi {
+			first := *seg
+			seg.RadiusEstimate = r
+			seg.Crop = CropAround(seg.Measures.Centre, r, m.Crop.SideOverRadius, m.Size)
+			if seg.Crop.Bounds(photo.Bounds()).Empty() {
+				*seg = first
+			} else if err := s.pass(ctx, photo, seg, eye); err != nil {
+				return nil, fmt.Errorf("segment disc (second pass): %w", err)
+			}
+		}
+	}
+	seg.Reason = judge(seg, fov, photo.Bounds())
+	seg.Found = seg.Reason == ""
+	if seg.Found {
+		seg.Caution = caution(seg, m.Crop)
+	}
+	return seg, nil
+}
+
+// pass runs the model on seg.Crop and fills seg's masks, confidences and
+// measures (the steps of train.py's segment_image), counting the pass.
+func (s *Segmenter) pass(ctx context.Context, photo *image.NRGBA, seg *Segmentation, eye Eye) error {
+	m := s.model
+	region := seg.Crop.Bounds(photo.Bounds())
 	prob, err := s.probabilities(ctx, cutOut(photo, seg.Crop))
 	if err != nil {
-		return nil, fmt.Errorf("segment disc: %w", err)
+		return err
 	}
 	n := m.Size * m.Size
 	discP := pasteBack(prob[:n], seg.Crop, region)
@@ -168,12 +203,8 @@ func (s *Segmenter) Segment(ctx context.Context, photo *image.NRGBA, fov fundus.
 	seg.Confidence = meanOver(discP, seg.Disc)
 	seg.CupConfidence = meanOver(cupP, seg.Cup)
 	seg.Measures = Measure(seg.Disc, seg.Cup, eye)
-	seg.Reason = judge(seg, fov, photo.Bounds())
-	seg.Found = seg.Reason == ""
-	if seg.Found {
-		seg.Caution = caution(seg, m.Crop)
-	}
-	return seg, nil
+	seg.Passes++
+	return nil
 }
 
 // caution says how seg's crop departed from the training conditions, or "".

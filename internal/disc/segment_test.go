@@ -175,6 +175,7 @@ func TestParseCupModel(t *testing.T) {
 		{"no radius prior", `"disc_radius_prior_over_fov_radius":0.17`, `"disc_radius_prior_over_fov_radius":0`},
 		{"softmax output", `"sigmoid"`, `"softmax"`},
 		{"not JSON", `{"name"`, `{`},
+		{"second-pass range reversed", `"trained_centre_error_over_r":0.45`, `"trained_centre_error_over_r":0.45,"refine_r_over_r_est":[2,0.5]`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := ParseCupModel([]byte{1}, []byte(strings.Replace(good, tc.from, tc.to, 1))); err == nil {
@@ -208,5 +209,82 @@ func TestCropGeometry(t *testing.T) {
 	}
 	if b := (Crop{X0: 10.5, Y0: -3.2, Side: 20, Size: 8}).Bounds(image.Rect(0, 0, 25, 25)); b != image.Rect(10, 0, 25, 17) {
 		t.Fatalf("Bounds = %v", b)
+	}
+}
+
+// brightRunner stands in for the model by marking bright crop pixels as
+// disc (and the brightest as cup), so the disc stays put in the photo
+// whatever the crop: what a second pass needs.
+type brightRunner struct{}
+
+func (brightRunner) Run(_ context.Context, x infer.Tensor) (infer.Tensor, error) {
+	h, w := x.Shape[2], x.Shape[3]
+	n := int(h * w)
+	out := infer.NewTensor(1, 2, h, w)
+	for i := range n {
+		out.Data[i], out.Data[n+i] = -8, -8
+		if x.Data[i] > 0 { // red channel above the crop's mean
+			out.Data[i] = 8
+		}
+		if x.Data[i] > 2.5 {
+			out.Data[n+i] = 8
+		}
+	}
+	return out, nil
+}
+
+func TestSegmentSecondPass(t *testing.T) {
+	// A bright disc of radius 20 at (270, 145) with a brighter cup of
+	// radius 8; the locator's point is 11 px off and the prior radius
+	// (25.5 px) too large.
+	photo := greyPhoto(400, 300)
+	disc, cup := Point{270, 145}, 8.0
+	for y := range 300 {
+		for x := range 400 {
+			d := math.Hypot(float64(x)+0.5-disc.X, float64(y)+0.5-disc.Y)
+			i := photo.PixOffset(x, y)
+			switch {
+			case d <= cup:
+				photo.Pix[i] = 255
+			case d <= 20:
+				photo.Pix[i] = 200
+			}
+		}
+	}
+	fov := fundus.FOV{CX: 200, CY: 150, Radius: 150}
+	located := Point{260, 140}
+	for _, tc := range []struct {
+		name   string
+		refine [2]float64
+		passes int
+	}{
+		{"one pass (no range in the model)", [2]float64{}, 1},
+		{"second pass", [2]float64{0.5, 2}, 2},
+		{"first disc outside the range", [2]float64{0.9, 1.1}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := testCupModel()
+			m.Crop.RefineRadiusRange = tc.refine
+			seg, err := newSegmenterWithRunner(brightRunner{}, m).Segment(context.Background(), photo, fov, located, EyeRight)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !seg.Found || seg.Passes != tc.passes {
+				t.Fatalf("found %v (%s), passes %d, want %d", seg.Found, seg.Reason, seg.Passes, tc.passes)
+			}
+			if seg.Located != located {
+				t.Errorf("located %v, want the locator's %v", seg.Located, located)
+			}
+			if d := Distance(seg.Measures.Centre, disc); d > 1 {
+				t.Errorf("disc centre %v, want %v", seg.Measures.Centre, disc)
+			}
+			wantCentre, wantR := located, 25.5
+			if tc.passes == 2 {
+				wantCentre, wantR = disc, 20
+			}
+			if d := Distance(seg.Crop.Centre(), wantCentre); d > 1 || math.Abs(seg.RadiusEstimate-wantR) > 1.5 {
+				t.Errorf("crop centre %v radius %.2f, want %v and %.1f", seg.Crop.Centre(), seg.RadiusEstimate, wantCentre, wantR)
+			}
+		})
 	}
 }

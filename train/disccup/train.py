@@ -142,6 +142,9 @@ ROTATE_DEG = 15.0
 # CV perturbation
 EVAL_CENTRE_ERR = 0.3
 EVAL_SCALE_RANGE = (0.75, 1.25)
+# second pass: accept the first pass's disc when its radius is within this
+# range of the estimate (else keep the first pass)
+REFINE_RADIUS_RANGE = (0.5, 2.0)
 WARMUP = 100
 CALIBRATE_FROM = 20        # time steps CALIBRATE_FROM..WARMUP for --time-budget
 
@@ -420,11 +423,31 @@ def paste_back(p, box, w, h):
     return out
 
 
-def evaluate_image(model, item, cx, cy, r_est, size, device):
-    w, h = item["img"].size
-    p, box = predict_crop(model, item["img"], cx, cy, r_est, size, device)
+def segment_image(model, img, cx, cy, r_est, size, device):
+    """One pass: crop, model, paste back, post-process -> (disc, cup) masks
+    in photo pixels."""
+    w, h = img.size
+    p, box = predict_crop(model, img, cx, cy, r_est, size, device)
     prob = paste_back(p, box, w, h)
-    disc, cup = postprocess(prob[0] >= MASK_THRESHOLD, prob[1] >= MASK_THRESHOLD)
+    return postprocess(prob[0] >= MASK_THRESHOLD, prob[1] >= MASK_THRESHOLD)
+
+
+def segment_two_pass(model, img, cx, cy, r_est, size, device):
+    """The Go path (internal/disc): a first pass at the located centre and
+    the estimated radius, then, when it found a disc of plausible size
+    (REFINE_RADIUS_RANGE x r_est), a second pass on a crop re-centred on
+    that disc's centroid with its equivalent radius, so the disc sits where
+    training put it most often; the second pass's masks are the result."""
+    disc, cup = segment_image(model, img, cx, cy, r_est, size, device)
+    geo = disc_geometry(disc)
+    if geo is None or not (REFINE_RADIUS_RANGE[0] <= geo[2] / r_est <= REFINE_RADIUS_RANGE[1]):
+        return disc, cup
+    return segment_image(model, img, geo[0], geo[1], geo[2], size, device)
+
+
+def evaluate_image(model, item, cx, cy, r_est, size, device, two_pass=False):
+    seg = segment_two_pass if two_pass else segment_image
+    disc, cup = seg(model, item["img"], cx, cy, r_est, size, device)
     ref2 = (item["od_share"] >= 0.5, item["cup_share"] >= 0.5)
     ref3 = (item["od_share"] >= 0.75, item["cup_share"] >= 0.75)
     geo = disc_geometry(disc)
@@ -594,20 +617,30 @@ def cross_validate(run, drishti, samples, regions, avail):
                    "vcdr_reference_mask": vcdr(it["od_share"] >= 0.5, it["cup_share"] >= 0.5),
                    "true_centre": evaluate_image(model, it, cx, cy, r, a.size, run.device),
                    "perturbed": evaluate_image(model, it, pcx, pcy, r * s, a.size, run.device),
+                   "two_pass": evaluate_image(model, it, pcx, pcy, r * s, a.size, run.device, two_pass=True),
                    "perturbation": {"dx_r": EVAL_CENTRE_ERR * math.cos(ang), "dy_r": EVAL_CENTRE_ERR * math.sin(ang),
                                     "r_est_over_r": s}}
             rows.append(row)
         res = {"fold": f, "held_out": held, "train_samples": used, "steps": run.steps,
-               "perturbed": summarize(rows, "perturbed"), "true_centre": summarize(rows, "true_centre")}
+               "perturbed": summarize(rows, "perturbed"), "two_pass": summarize(rows, "two_pass"),
+               "true_centre": summarize(rows, "true_centre")}
         fold_out.append(res)
         per_image += rows
         pm, tm = res["perturbed"], res["true_centre"]
         run.say(f"fold {f}: perturbed disc_dice {pm['disc_dice']:.4f} cup_dice {pm['cup_dice']:.4f} "
                 f"vcdr_mae {pm['vcdr_mae']:.4f} auc {pm['glaucoma_auc']} | true centre disc_dice {tm['disc_dice']:.4f} "
                 f"cup_dice {tm['cup_dice']:.4f} vcdr_mae {tm['vcdr_mae']:.4f}  ({time.time() - run.t0:.0f}s elapsed)")
+        tp = res["two_pass"]
+        run.say(f"fold {f}: two-pass disc_dice {tp['disc_dice']:.4f} cup_dice {tp['cup_dice']:.4f} "
+                f"vcdr_mae {tp['vcdr_mae']:.4f}")
+        # Fold models are kept so that other inference recipes can be
+        # scored on the same held-out images without retraining.
+        fpath = os.path.join(a.work, f"fold{f}.pt")
+        torch.save({"model": state_dict_cpu(model), "held_out": held, "steps": int(run.steps)}, fpath + ".tmp")
+        os.replace(fpath + ".tmp", fpath)
         del model
-    pooled = {"perturbed": summarize(per_image, "perturbed"), "true_centre": summarize(per_image, "true_centre")}
-    for key in ("perturbed", "true_centre"):
+    pooled = {k: summarize(per_image, k) for k in ("perturbed", "two_pass", "true_centre")}
+    for key in ("perturbed", "two_pass", "true_centre"):
         p = pooled[key]
         run.say(f"CV pooled ({key}): disc_dice {p['disc_dice']:.4f} cup_dice {p['cup_dice']:.4f} "
                 f"(maj3 {p['disc_dice_maj3']:.4f}/{p['cup_dice_maj3']:.4f}) vcdr_mae {p['vcdr_mae']:.4f} "
@@ -617,7 +650,9 @@ def cross_validate(run, drishti, samples, regions, avail):
                           "threshold 0.5, largest component + hole filling, cup within disc; reference masks "
                           ">= 2 of 4 experts (*_maj3: >= 3 of 4); vcdr_mae against the mean of the 4 experts' "
                           "CDRs in labels.csv; glaucoma_auc of predicted vCDR. perturbed: centre 0.3 r off in "
-                          "a random direction, r_est = r x U(0.75, 1.25); true_centre: reference centre and radius",
+                          "a random direction, r_est = r x U(0.75, 1.25); two_pass: the same start, then a second "
+                          "pass re-centred on the first pass's disc (segment_two_pass, as Go does); true_centre: "
+                          "reference centre and radius",
             "pooled": pooled, "reference": reference_summary(drishti), "folds": fold_out, "per_image": per_image}
 
 
