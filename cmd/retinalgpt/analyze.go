@@ -45,7 +45,9 @@ PPM/PGM). For each photo it prints a summary and writes, into --out,
 NAME_report.json (the versioned Report, see docs/report.md) and
 NAME_overlay.png (arteries red and veins blue, field of view, disc and
 fovea, the optic disc and cup outlines and zones B and C drawn on the
-photo). The summary gives the vessel biomarkers of all vessels, of the
+photo); NAME is the file name without its extension, prefixed with its
+folder(s) when photos of one batch share a name (cataract_1001,
+glaucoma_1001). The summary gives the vessel biomarkers of all vessels, of the
 arteries and of the veins, and CRAE, CRVE and AVR in zone B around the
 optic disc (Knudtson and Hubbard formulas, six widest vessels and the
 median over five circles). With --lesions it also runs the experimental
@@ -100,11 +102,13 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags, args []string) error {
 	if f.umPerPx < 0 || f.fovDegrees < 0 || f.fovDegrees > 200 {
 		return usageError{errors.New("--um-per-px and --fov-degrees must be positive (field of view at most 200 degrees)")}
 	}
+	var stems map[string]string
 	if !f.noFiles {
 		if err := checkOutDir(f.out); err != nil {
 			return err
 		}
-		if err := checkStems(args); err != nil {
+		var err error
+		if stems, err = outputStems(args); err != nil {
 			return err
 		}
 	}
@@ -143,7 +147,7 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags, args []string) error {
 			}
 			var written []string
 			if !f.noFiles {
-				if written, err = writeOutputs(f.out, res); err != nil {
+				if written, err = writeOutputs(f.out, stems[path], res); err != nil {
 					return err
 				}
 			}
@@ -190,17 +194,76 @@ func checkOutDir(dir string) error {
 	return nil
 }
 
-// checkStems refuses two inputs that would write the same output files.
-func checkStems(paths []string) error {
-	seen := map[string]string{}
+// outputStems names each input's output files (STEM_report.json,
+// STEM_overlay.png): the file name without its extension, or, where two
+// inputs share it (eye_diseases_4class has the same names in different
+// folders), the name prefixed with as many of its parent folders as tell
+// them apart ("glaucoma_1001", "cataract_1001"), and, for the same name
+// with two extensions, the extension too. The same file given twice is a
+// usage error. The bundled sample ("") keeps its own name.
+func outputStems(paths []string) (map[string]string, error) {
+	names := make(map[string][]string, len(paths))
+	longest := 0
 	for _, p := range paths {
-		s := stem(p)
-		if other, ok := seen[s]; ok {
-			return usageError{fmt.Errorf("%s and %s would both write %s_report.json; analyze them into different --out folders", other, p, s)}
+		c := filepath.Clean(p)
+		if _, ok := names[c]; ok && p != "" {
+			return nil, usageError{fmt.Errorf("%s is given more than once", p)}
 		}
-		seen[s] = p
+		names[c] = stemCandidates(p)
+		longest = max(longest, len(names[c]))
 	}
-	return nil
+	out := make(map[string]string, len(paths))
+	for depth := range longest {
+		byStem := map[string][]string{}
+		for _, p := range paths {
+			if _, done := out[p]; !done {
+				cs := names[filepath.Clean(p)]
+				s := cs[min(depth, len(cs)-1)]
+				byStem[s] = append(byStem[s], p)
+			}
+		}
+		for s, ps := range byStem {
+			if len(ps) == 1 {
+				out[ps[0]] = s
+			}
+		}
+	}
+	if len(out) < len(paths) {
+		var left []string
+		for _, p := range paths {
+			if _, ok := out[p]; !ok {
+				left = append(left, p)
+			}
+		}
+		return nil, usageError{fmt.Errorf("cannot give %s distinct output names; analyze them into different --out folders", strings.Join(left, ", "))}
+	}
+	return out, nil
+}
+
+// stemCandidates are path's possible output stems, shortest first: its
+// file name without extension, then prefixed with one, two, … parent
+// folders (of the absolute path), then with the extension appended.
+func stemCandidates(path string) []string {
+	if path == "" {
+		return []string{stem(sample.Name)}
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	parts := []string{stem(path)}
+	out := []string{parts[0]}
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		base := filepath.Base(dir)
+		if base == "" || base == "." || base == string(filepath.Separator) {
+			break
+		}
+		parts = append([]string{base}, parts...)
+		out = append(out, strings.Join(parts, "_"))
+	}
+	if ext := strings.TrimPrefix(filepath.Ext(path), "."); ext != "" {
+		out = append(out, out[len(out)-1]+"_"+ext)
+	}
+	return out
 }
 
 func stem(path string) string {
@@ -208,8 +271,12 @@ func stem(path string) string {
 	return strings.TrimSuffix(base, filepath.Ext(base))
 }
 
-func writeOutputs(dir string, res *analysis.Result) ([]string, error) {
-	s := stem(res.Image.Name)
+// writeOutputs writes STEM_report.json and STEM_overlay.png into dir,
+// each atomically; stem "" takes the image's own name.
+func writeOutputs(dir, s string, res *analysis.Result) ([]string, error) {
+	if s == "" {
+		s = stem(res.Image.Name)
+	}
 	jsonPath := filepath.Join(dir, s+"_report.json")
 	pngPath := filepath.Join(dir, s+"_overlay.png")
 	scene := res.OverlayScene()

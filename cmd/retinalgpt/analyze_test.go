@@ -166,3 +166,46 @@ func TestAnalyzeLesionsFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestOutputStems(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		paths []string
+		want  map[string]string
+		err   string
+	}{
+		{"distinct names", []string{"a/x.jpg", "b/y.png"}, map[string]string{"a/x.jpg": "x", "b/y.png": "y"}, ""},
+		{"same name in two folders", []string{"d/cataract/1001.jpg", "d/glaucoma/1001.jpg", "d/glaucoma/7.jpg"},
+			map[string]string{"d/cataract/1001.jpg": "cataract_1001", "d/glaucoma/1001.jpg": "glaucoma_1001", "d/glaucoma/7.jpg": "7"}, ""},
+		{"same folder name deeper", []string{"p/a/img/1.jpg", "p/b/img/1.jpg"},
+			map[string]string{"p/a/img/1.jpg": "a_img_1", "p/b/img/1.jpg": "b_img_1"}, ""},
+		{"two extensions", []string{"a/1.jpg", "a/1.png"}, nil, ""},
+		{"the sample", nil, map[string]string{}, ""},
+		{"the same file twice", []string{"a/1.jpg", "./a/1.jpg"}, nil, "more than once"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := outputStems(tc.paths)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, p := range tc.paths {
+				if seen[got[p]] {
+					t.Errorf("stem %q given twice: %v", got[p], got)
+				}
+				seen[got[p]] = true
+			}
+			for p, w := range tc.want {
+				if got[p] != w {
+					t.Errorf("%s: stem %q, want %q", p, got[p], w)
+				}
+			}
+		})
+	}
+}

@@ -231,7 +231,7 @@ func chatCommand(w io.Writer, line string, subj *subject, out string) bool {
 			fmt.Fprintln(w, "Could not write the overlay:", err)
 			break
 		}
-		written, err := writeOutputs(out, subj.result)
+		written, err := writeOutputs(out, "", subj.result)
 		if err != nil {
 			fmt.Fprintln(w, "Could not write the overlay:", err)
 			break
