@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +33,8 @@ type serveFlags struct {
 	lesions      bool
 	noGate       bool
 	store        string
+	storeMax     byteSize
+	storeMaxAge  time.Duration
 	maxUploads   int
 	eng          engineFlags
 }
@@ -58,9 +63,13 @@ fixed pool of --workers behind a queue of --queue; beyond it uploads get 429
 with Retry-After, and beyond --max-uploads requests carrying a photo get 429
 before their body is read. Identical images are analysed once and kept in memory
 (--cache-entries, --cache-mb). No image is written to disk unless --store
-DIR is given: then each analysed upload and its Report are written there
-(ID.jpg and ID.json, atomically), and GET /v1/analyses/{id} answers from
-the store after the cache dropped it or the server restarted.
+DIR is given: then each analysed upload, its overlay layers and its Report
+are written there (ID.jpg, ID.layers.zip and ID.json, atomically), and the
+report, overlay.png, report.csv and report.html are answered from the store
+after the cache dropped them or the server restarted, without running the
+models. The store keeps at most --store-max-bytes (default 10GiB; 0:
+unbounded) and, with --store-max-age, nothing older: the oldest analyses
+are removed whole, at start-up and after each write.
 
 The chat (POST /v1/chat/completions and the web app's) is answered by the
 built-in responder, or by an LLM with --engine ollama|openai (the same
@@ -70,6 +79,7 @@ Not a medical device: results are for research and must be reviewed by a
 qualified clinician.`,
 		Example: `  retinalgpt serve
   retinalgpt serve --store /var/lib/retinalgpt
+  retinalgpt serve --store /var/lib/retinalgpt --store-max-bytes 2GiB --store-max-age 720h
   retinalgpt serve --engine ollama --model llama3.1
   retinalgpt serve --addr 0.0.0.0:8080 --token "$(openssl rand -hex 16)"
   curl --data-binary @photo.jpg http://127.0.0.1:8080/v1/analyses`,
@@ -91,16 +101,31 @@ qualified clinician.`,
 	fl.BoolVar(&f.lesions, "lesions", false, lesionsFlagHelp)
 	fl.BoolVar(&f.noGate, "no-quality-gate", false, noGateFlagHelp)
 	fl.IntVar(&f.maxUploads, "max-uploads", 0, "requests carrying a photo (uploads, chat) allowed at once, read or waiting; beyond it 429 before the body is read (default: 2 × (workers + queue))")
-	fl.StringVar(&f.store, "store", "", "keep each analysed upload and its report in this directory (created 0700), and answer from it after a restart; default: nothing is written to disk")
+	fl.StringVar(&f.store, "store", "", "keep each analysed upload, its overlay layers and its report in this directory (created 0700), and answer from it after a restart; default: nothing is written to disk")
+	f.storeMax = server.DefaultStoreMaxBytes
+	fl.Var(&f.storeMax, "store-max-bytes", "with --store, the most the store may hold (bytes, or with a unit: 500MiB, 10GiB, 1TiB); the oldest analyses are removed beyond it; 0: unbounded")
+	fl.DurationVar(&f.storeMaxAge, "store-max-age", 0, "with --store, remove analyses stored longer ago than this (e.g. 720h); 0: keep them")
 	return cmd
 }
 
 func runServe(cmd *cobra.Command, f serveFlags) error {
+	if v := cmd.Flag("verbose"); v == nil || v.Value.String() != "true" {
+		// A server's operational lines (uploads answered, clients gone,
+		// the store pruned) are at info level, which the other commands
+		// leave out without -v; -v still adds debug (one line per request).
+		slog.SetDefault(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo})))
+	}
 	if err := server.CheckAddr(f.addr, f.token); err != nil {
 		return usageError{err}
 	}
 	if f.workers < 0 || f.maxUploads < 0 || f.queue < 1 || f.maxBodyMB < 1 || f.timeout <= 0 || f.cacheEntries < 1 || f.cacheMB < 1 {
 		return usageError{errors.New("--workers and --max-uploads must be >= 0; --queue, --max-body-mb, --timeout, --cache-entries and --cache-mb must be positive")}
+	}
+	if f.storeMaxAge < 0 {
+		return usageError{errors.New("--store-max-age must be >= 0")}
+	}
+	if f.store == "" && (cmd.Flags().Changed("store-max-bytes") || cmd.Flags().Changed("store-max-age")) {
+		return usageError{errors.New("--store-max-bytes and --store-max-age bound the store: give --store DIR too")}
 	}
 	engine, err := f.eng.newEngine()
 	if err != nil {
@@ -108,7 +133,8 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	}
 	var store *server.Store
 	if f.store != "" {
-		if store, err = server.OpenStore(f.store); err != nil {
+		store, err = server.OpenStore(f.store, server.StoreConfig{MaxBytes: int64(f.storeMax), MaxAge: f.storeMaxAge})
+		if err != nil {
 			return err
 		}
 	}
@@ -125,7 +151,12 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	})
 	defer srv.Close()
 	if store != nil {
-		fmt.Fprintf(cmd.ErrOrStderr(), "retinalgpt: keeping analysed photos and reports in %s\n", store.Dir())
+		fmt.Fprintf(cmd.ErrOrStderr(), "retinalgpt: keeping analysed photos and reports in %s (%s%s)\n", store.Dir(), maxNote(f.storeMax), ageNote(f.storeMaxAge))
+		if f.storeMaxAge > 0 {
+			// Age is checked after each write; this holds it on an idle
+			// server too.
+			go pruneEvery(cmd.Context(), store, min(max(f.storeMaxAge/10, time.Minute), time.Hour))
+		}
 	}
 	if f.eng.engine != "" && f.eng.engine != "builtin" {
 		fmt.Fprintf(cmd.ErrOrStderr(), "retinalgpt: chat answered by %s (model %q)\n", f.eng.engine, f.eng.model)
@@ -170,3 +201,84 @@ func serve(ctx context.Context, cmd *cobra.Command, ln net.Listener, srv *server
 	}
 	return err
 }
+
+func maxNote(b byteSize) string {
+	if b == 0 {
+		return "unbounded"
+	}
+	return "at most " + b.String()
+}
+
+func ageNote(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return ", for " + d.String()
+}
+
+// pruneEvery prunes the store every d until ctx ends.
+func pruneEvery(ctx context.Context, st *server.Store, d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			st.Prune()
+		}
+	}
+}
+
+// byteSize is a flag holding a number of bytes, given as a plain number
+// or with a binary unit (KiB, MiB, GiB, TiB; K, M, G, T and KB, MB, GB,
+// TB are read as the same).
+type byteSize int64
+
+func (b *byteSize) String() string {
+	v := int64(*b)
+	if v == 0 {
+		return "0"
+	}
+	for _, u := range []struct {
+		name  string
+		shift uint
+	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}} {
+		if v%(1<<u.shift) == 0 {
+			return strconv.FormatInt(v>>u.shift, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(v, 10)
+}
+
+func (b *byteSize) Set(s string) error {
+	num := strings.TrimSpace(s)
+	unit := strings.TrimLeft(num, "0123456789.")
+	num = strings.TrimSuffix(num, unit)
+	var shift uint
+	switch strings.ToUpper(strings.TrimSpace(unit)) {
+	case "", "B":
+	case "K", "KB", "KIB":
+		shift = 10
+	case "M", "MB", "MIB":
+		shift = 20
+	case "G", "GB", "GIB":
+		shift = 30
+	case "T", "TB", "TIB":
+		shift = 40
+	default:
+		return fmt.Errorf("unknown unit %q (use KiB, MiB, GiB or TiB)", unit)
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || v < 0 {
+		return fmt.Errorf("%q is not a size (e.g. 500MiB, 10GiB)", s)
+	}
+	v *= float64(uint64(1) << shift)
+	if v > math.MaxInt64/2 {
+		return fmt.Errorf("%q is too large", s)
+	}
+	*b = byteSize(v)
+	return nil
+}
+
+func (b *byteSize) Type() string { return "size" }

@@ -71,6 +71,51 @@ func TestServeLifecycle(t *testing.T) {
 	}
 }
 
+func TestServeStoreFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--store-max-bytes", "1GiB"},
+		{"--store-max-age", "720h"},
+		{"--store", t.TempDir(), "--store-max-age", "-1h"},
+		{"--store", t.TempDir(), "--store-max-bytes", "-5"},
+		{"--store", t.TempDir(), "--store-max-bytes", "10 parsecs"},
+	} {
+		_, stderr, code := run(t, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+		if code != exitUsage {
+			t.Errorf("serve %q: exit %d, %q", args, code, stderr)
+		}
+	}
+}
+
+func TestServeByteSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		str  string
+	}{
+		{"0", 0, "0"},
+		{"1000", 1000, "1000"},
+		{"10GiB", 10 << 30, "10GiB"},
+		{"10G", 10 << 30, "10GiB"},
+		{"10gb", 10 << 30, "10GiB"},
+		{"500MiB", 500 << 20, "500MiB"},
+		{"1.5GiB", 3 << 29, "1536MiB"},
+		{"2TiB", 2 << 40, "2TiB"},
+		{"64k", 64 << 10, "64KiB"},
+	}
+	for _, tc := range tests {
+		var b byteSize
+		if err := b.Set(tc.in); err != nil || int64(b) != tc.want || b.String() != tc.str {
+			t.Errorf("%q: %d %q %v, want %d %q", tc.in, b, b.String(), err, tc.want, tc.str)
+		}
+	}
+	for _, bad := range []string{"", "GiB", "-1", "1PB", "1e30", "x1"} {
+		var b byteSize
+		if err := b.Set(bad); err == nil {
+			t.Errorf("%q accepted as %d", bad, b)
+		}
+	}
+}
+
 func TestServeBadEngine(t *testing.T) {
 	_, stderr, code := run(t, "serve", "--addr", "127.0.0.1:0", "--engine", "bogus")
 	if code != exitUsage {
@@ -150,8 +195,10 @@ func listFiles(t *testing.T, dirs ...string) []string {
 
 // TestServeStore runs `serve` with the real models: without --store an
 // upload and a chat write no file (HOME, TMPDIR and the working directory
-// stay empty); with --store the photo and its report are written by id,
-// and after a restart the report is served from the store.
+// stay empty); with --store the photo, its layers and its report are
+// written by id, and after a restart the report, the overlay and
+// report.html are served from the store, the same bytes as before,
+// without running the models.
 func TestServeStore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every model")
@@ -196,19 +243,46 @@ func TestServeStore(t *testing.T) {
 		t.Errorf("serve without --store wrote %v", files)
 	}
 
+	get := func(url string) []byte {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %.200s", url, resp.StatusCode, b)
+		}
+		return b
+	}
+	drawn := []string{"/overlay.png", "/overlay.png?layers=vessels,disc", "/report.html"}
+	before := map[string][]byte{}
+
 	store := filepath.Join(t.TempDir(), "store")
-	base, stop = startServe(t, "--store", store)
+	base, stop = startServe(t, "--store", store, "--store-max-bytes", "1GiB", "--store-max-age", "720h")
 	if got := post(base); got != id {
 		t.Fatalf("id %s, before %s", got, id)
+	}
+	for _, p := range drawn {
+		before[p] = get(base + "/v1/analyses/" + id + p)
 	}
 	stop()
 	files := listFiles(t, store)
 	slices.Sort(files)
-	if want := []string{filepath.Join(store, id+".jpg"), filepath.Join(store, id+".json")}; !slices.Equal(files, want) {
+	if want := []string{filepath.Join(store, id+".jpg"), filepath.Join(store, id+".json"), filepath.Join(store, id+".layers.zip")}; !slices.Equal(files, want) {
 		t.Fatalf("store holds %v, want %v", files, want)
 	}
 	base, stop = startServe(t, "--store", store)
 	defer stop()
+	for _, p := range drawn {
+		if b := get(base + "/v1/analyses/" + id + p); !bytes.Equal(b, before[p]) {
+			t.Errorf("%s after a restart: %d bytes, not the %d served before", p, len(b), len(before[p]))
+		}
+	}
+	if m := get(base + "/metrics"); bytes.Contains(m, []byte("retinalgpt_analyses_total{")) || !bytes.Contains(m, []byte(`retinalgpt_store_restores_total{outcome="ok"} 1`)) {
+		t.Errorf("after a restart the overlay ran the models, or was not restored from the store:\n%s", m)
+	}
 	resp, err = http.Get(base + "/v1/analyses/" + id)
 	if err != nil {
 		t.Fatal(err)

@@ -2,12 +2,21 @@ package server
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/retinalgpt/retinalgpt/internal/assistant"
+	"github.com/retinalgpt/retinalgpt/internal/fundus"
 )
 
 // TestBurstBounds sends 50 distinct uploads at once to a server whose
@@ -197,5 +206,79 @@ func TestUploadSlots(t *testing.T) {
 	wg.Wait()
 	if resp, b := do(t, "POST", ts.URL+"/v1/analyses", "", "image/png", testPNG(t, 94)); resp.StatusCode != 201 {
 		t.Errorf("after the slots were given back: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestUploadValidatedBeforeQueue: an upload whose header the decoder
+// would refuse is answered at once, without taking a place in the queue:
+// with the only worker busy and the queue full, a bad image still gets
+// 400 and an oversized one 413 (not 429), and neither reaches the
+// analyzer.
+func TestUploadValidatedBeforeQueue(t *testing.T) {
+	f := &fake{started: make(chan string, 4), block: make(chan struct{})}
+	s, ts := newTest(t, Config{Analyzer: f, Workers: 1, Queue: 1, Limits: fundus.Limits{MaxPixels: 300}})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	for i := range 2 {
+		go func() {
+			defer wg.Done()
+			do(t, "POST", ts.URL+"/v1/analyses", "", "image/png", testPNG(t, 80+i)) // 16×16: 256 px, within the limit
+		}()
+		if i == 0 {
+			<-f.started
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.pool.queueDepth() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("second upload never queued")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	big := image.NewGray(image.Rect(0, 0, 20, 20)) // 400 px
+	var bigPNG bytes.Buffer
+	png.Encode(&bigPNG, big)
+	for _, c := range []struct {
+		name   string
+		body   []byte
+		status int
+	}{
+		{"empty", nil, 400},
+		{"text", []byte("hello, this is text"), 400},
+		{"truncated header", testPNG(t, 90)[:20], 400},
+		{"too many pixels", bigPNG.Bytes(), 413},
+	} {
+		if resp, b := do(t, "POST", ts.URL+"/v1/analyses", "", "image/png", c.body); resp.StatusCode != c.status {
+			t.Errorf("%s with the queue full: %d, want %d: %s", c.name, resp.StatusCode, c.status, b)
+		}
+	}
+	close(f.block)
+	wg.Wait()
+	if n := f.calls.Load(); n != 2 {
+		t.Errorf("the analyzer ran %d times, want 2 (the valid uploads only)", n)
+	}
+}
+
+// slowEngine answers only when its context ends.
+type slowEngine struct{ sawDeadline atomic.Bool }
+
+func (e *slowEngine) Respond(ctx context.Context, conv *assistant.Conversation, doc *assistant.Document) (assistant.Answer, error) {
+	<-ctx.Done()
+	e.sawDeadline.Store(errors.Is(ctx.Err(), context.DeadlineExceeded))
+	return assistant.Answer{}, fmt.Errorf("engine: %w", ctx.Err())
+}
+
+// TestChatTimeout: --timeout bounds the whole chat request, the engine's
+// answer included: an engine that never answers gets 504 in time.
+func TestChatTimeout(t *testing.T) {
+	eng := &slowEngine{}
+	_, ts := newTest(t, Config{Analyzer: &fake{}, Engine: eng, Timeout: 300 * time.Millisecond})
+	start := time.Now()
+	resp, b := do(t, "POST", ts.URL+"/v1/chat/completions", "", "application/json", chatBody(t, testPNG(t, 91), false, "what is the CDR?"))
+	if resp.StatusCode != http.StatusGatewayTimeout || !eng.sawDeadline.Load() {
+		t.Errorf("chat with an engine that never answers: %d %s (engine saw its deadline: %v)", resp.StatusCode, b, eng.sawDeadline.Load())
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("answered after %v", d)
 	}
 }

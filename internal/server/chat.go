@@ -180,12 +180,16 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: the first user message must carry the fundus photo as an image_url data URI", errBadRequest))
 		return
 	}
-	e, _, err := s.submit(r.Context(), image, "chat")
+	// --timeout bounds the whole request: the analysis and the engine's
+	// answer (an LLM's included) together.
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+	defer cancel()
+	e, _, err := s.pool.analyze(ctx, image, "chat")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	ans, err := s.answer(r.Context(), e, turns)
+	ans, err := s.answer(ctx, e, turns)
 	if err != nil {
 		s.fail(w, r, err)
 		return

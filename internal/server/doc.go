@@ -3,8 +3,10 @@
 // photo beyond MaxUploads refused before their body is read), identical
 // images analysed once (content SHA-256, an LRU of results with a memory
 // bound), nothing written to disk unless a Store is given (store.go:
-// each upload and its Report by id, written atomically, read back after
-// the cache dropped them or a restart),
+// each upload, its overlay layers (layers.go) and its Report by id,
+// written atomically, read back after the cache dropped them or a restart
+// without running the models, bounded in bytes and age, the oldest
+// entries pruned whole),
 // the Report, its overlay PNG, its AutoMorph-compatible CSV row
 // (reportcsv.go, through internal/biomarkers' CSV writer) and a printable
 // HTML report (report.html.tmpl, diagnoses included), an OpenAI-compatible

@@ -25,6 +25,7 @@ type metrics struct {
 	cacheHits int64
 	storeOK   int64
 	storeErr  int64
+	restores  map[string]int64 // stored analyses made ready to draw, by outcome
 }
 
 type routeCode struct {
@@ -38,7 +39,7 @@ type sum struct {
 }
 
 func newMetrics() *metrics {
-	return &metrics{requests: map[routeCode]*sum{}, stages: map[string]*sum{}, analyses: map[string]int64{}}
+	return &metrics{requests: map[routeCode]*sum{}, stages: map[string]*sum{}, analyses: map[string]int64{}, restores: map[string]int64{}}
 }
 
 func (m *metrics) request(route string, code int, d time.Duration) {
@@ -68,6 +69,17 @@ func (m *metrics) stored(err error) {
 	} else {
 		m.storeOK++
 	}
+	m.mu.Unlock()
+}
+
+// restored counts one stored analysis rebuilt from its layers.
+func (m *metrics) restored(err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	m.mu.Lock()
+	m.restores[outcome]++
 	m.mu.Unlock()
 }
 
@@ -104,6 +116,7 @@ type gauges struct {
 	cacheBytes                                                int64
 	ready                                                     bool
 	uploads, maxUploads                                       int
+	store                                                     *StoreStats // nil: no --store
 }
 
 func (m *metrics) write(w io.Writer, g gauges) error {
@@ -153,6 +166,19 @@ func (m *metrics) write(w io.Writer, g gauges) error {
 	}
 	p("# HELP retinalgpt_analysis_cache_hits_total Uploads answered from the cache or by joining the same image's analysis in flight.\n# TYPE retinalgpt_analysis_cache_hits_total counter\nretinalgpt_analysis_cache_hits_total %d\n", m.cacheHits)
 	p("# HELP retinalgpt_store_writes_total Analyses written to the store (--store), by outcome.\n# TYPE retinalgpt_store_writes_total counter\nretinalgpt_store_writes_total{outcome=\"ok\"} %d\nretinalgpt_store_writes_total{outcome=\"error\"} %d\n", m.storeOK, m.storeErr)
+	p("# HELP retinalgpt_store_restores_total Stored analyses made ready for overlay.png and report.html from their stored layers, without running the models, by outcome.\n# TYPE retinalgpt_store_restores_total counter\nretinalgpt_store_restores_total{outcome=\"ok\"} %d\nretinalgpt_store_restores_total{outcome=\"error\"} %d\n", m.restores["ok"], m.restores["error"])
+	if st := g.store; st != nil {
+		p("# HELP retinalgpt_store_entries Analyses kept in the store.\n# TYPE retinalgpt_store_entries gauge\nretinalgpt_store_entries %d\n", st.Entries)
+		p("# HELP retinalgpt_store_bytes Bytes of the analyses kept in the store (photos, layers, reports).\n# TYPE retinalgpt_store_bytes gauge\nretinalgpt_store_bytes %d\n", st.Bytes)
+		p("# HELP retinalgpt_store_pruned_total Store entries removed, by reason (age: --store-max-age; bytes: --store-max-bytes; incomplete: a crash's leftovers at start-up).\n# TYPE retinalgpt_store_pruned_total counter\n")
+		for _, r := range []string{pruneAge, pruneBytes, pruneIncomplete} {
+			p("retinalgpt_store_pruned_total{reason=%s} %d\n", quote(r), st.Pruned[r])
+		}
+		p("# HELP retinalgpt_store_pruned_bytes_total Bytes of the store entries removed, by reason.\n# TYPE retinalgpt_store_pruned_bytes_total counter\n")
+		for _, r := range []string{pruneAge, pruneBytes, pruneIncomplete} {
+			p("retinalgpt_store_pruned_bytes_total{reason=%s} %d\n", quote(r), st.PrunedBytes[r])
+		}
+	}
 	p("# HELP retinalgpt_analysis_queue_depth Analyses waiting for a worker.\n# TYPE retinalgpt_analysis_queue_depth gauge\nretinalgpt_analysis_queue_depth %d\n", g.queueDepth)
 	p("# HELP retinalgpt_analysis_queue_capacity Analyses that may wait before uploads get 429.\n# TYPE retinalgpt_analysis_queue_capacity gauge\nretinalgpt_analysis_queue_capacity %d\n", g.queueCapacity)
 	p("# HELP retinalgpt_analysis_workers Analysis workers.\n# TYPE retinalgpt_analysis_workers gauge\nretinalgpt_analysis_workers %d\n", g.workers)

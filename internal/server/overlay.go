@@ -4,6 +4,8 @@ import (
 	"image"
 
 	"github.com/retinalgpt/retinalgpt/internal/analysis"
+	"github.com/retinalgpt/retinalgpt/internal/overlay"
+	"github.com/retinalgpt/retinalgpt/internal/report"
 )
 
 // reportCost is a rough size of a Report in memory.
@@ -19,14 +21,24 @@ func newEntry(sha string, res *analysis.Result) *entry {
 	if res.Image == nil || res.Image.Pix == nil {
 		return e
 	}
-	e.photo = res.Image.Pix
-	s := res.OverlayScene()
-	e.scene = s
-	e.cost += int64(len(e.photo.Pix)) + grayCost(s.Vessels, s.Arteries, s.Veins, s.DiscMask, s.CupMask)
-	for _, l := range s.Lesions {
-		e.cost += grayCost(l.Mask)
-	}
+	e.photo, e.scene = res.Image.Pix, res.OverlayScene()
+	e.cost += drawCost(e.photo, e.scene)
 	return e
+}
+
+// restoredEntry is a stored analysis made ready to draw again: its photo
+// decoded and its layers read, no model run.
+func restoredEntry(sha string, rep *report.Report, photo *image.NRGBA, s overlay.Scene) *entry {
+	return &entry{id: rep.ID, sha: sha, report: rep, photo: photo, scene: s, cost: reportCost + drawCost(photo, s)}
+}
+
+// drawCost is the memory of what the overlay draws.
+func drawCost(photo *image.NRGBA, s overlay.Scene) int64 {
+	n := int64(len(photo.Pix)) + grayCost(s.Vessels, s.Arteries, s.Veins, s.DiscMask, s.CupMask)
+	for _, l := range s.Lesions {
+		n += grayCost(l.Mask)
+	}
+	return n
 }
 
 func grayCost(gs ...*image.Gray) int64 {

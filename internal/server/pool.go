@@ -57,6 +57,10 @@ type call struct {
 	done      chan struct{}
 	entry     *entry
 	err       error
+	// stored, when set, is an analysis read from the store with its
+	// layers: the call rebuilds its entry (decodes the photo, reads the
+	// layers) instead of running the models.
+	stored *storedAnalysis
 }
 
 // pool is the workers, the queue, the in-flight calls and the cache.
@@ -139,7 +143,62 @@ func (p *pool) analyze(ctx context.Context, data []byte, name string) (e *entry,
 	if _, err := p.analyzer(); err != nil {
 		return nil, false, err
 	}
-	sha := sha256Hex(data)
+	if err := checkHeader(data, p.lim); err != nil {
+		return nil, false, err
+	}
+	return p.enqueue(ctx, &call{sha: sha256Hex(data), name: name, data: data})
+}
+
+// checkHeader refuses, before an upload takes a place in the queue, what
+// the worker's decoder would refuse from the header alone: no bytes, an
+// unknown format, a header that does not parse, or more pixels than the
+// limit. It reads the header only; the worker still decodes it all.
+func checkHeader(data []byte, lim fundus.Limits) (err error) {
+	if len(data) == 0 {
+		return fmt.Errorf("upload: %w", fundus.ErrEmpty)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("upload: %w: decoder panic: %v", fundus.ErrCorrupt, v)
+		}
+	}()
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if errors.Is(err, image.ErrFormat) {
+		return fmt.Errorf("upload: %w: unknown signature", fundus.ErrUnsupported)
+	}
+	if err != nil {
+		return fmt.Errorf("upload: %w: %s header: %v", fundus.ErrCorrupt, format, err)
+	}
+	maxPixels := lim.MaxPixels
+	if maxPixels <= 0 {
+		maxPixels = fundus.DefaultMaxPixels
+	}
+	w, h := int64(cfg.Width), int64(cfg.Height)
+	if w <= 0 || h <= 0 {
+		return fmt.Errorf("upload: %w: header says %dx%d", fundus.ErrCorrupt, w, h)
+	}
+	if w > maxPixels || h > maxPixels || w*h > maxPixels {
+		return fmt.Errorf("upload: %w: %dx%d exceeds %d pixels", fundus.ErrTooLarge, w, h, maxPixels)
+	}
+	return nil
+}
+
+// restore makes a stored analysis with layers ready to draw, through the
+// queue like an analysis (the photo's decoding is bounded the same way),
+// but without the models: it needs no analyzer.
+func (p *pool) restore(ctx context.Context, a *storedAnalysis) (*entry, error) {
+	sha := sha256Hex(a.photo)
+	if a.report.ID != sha[:16] {
+		return nil, fmt.Errorf("store: the stored photo of %s does not match its report", a.report.ID)
+	}
+	e, _, err := p.enqueue(ctx, &call{sha: sha, name: a.report.Image.File, data: a.photo, stored: a})
+	return e, err
+}
+
+// enqueue answers c from the cache, joins the call in flight for the same
+// image, or queues c.
+func (p *pool) enqueue(ctx context.Context, c *call) (e *entry, created bool, err error) {
+	sha := c.sha
 	p.mu.Lock()
 	if e, ok := p.byID[sha[:16]]; ok && e.sha == sha {
 		p.lru.MoveToFront(e.elem)
@@ -147,33 +206,40 @@ func (p *pool) analyze(ctx context.Context, data []byte, name string) (e *entry,
 		p.met.cacheHit()
 		return e, false, nil
 	}
-	c, ok := p.inflight[sha]
-	if ok {
+	if joined, ok := p.inflight[sha]; ok {
+		c = joined
 		c.waiters++
 		p.met.cacheHit()
-	} else {
-		jctx, cancel := context.WithTimeout(context.Background(), p.timeout)
-		c = &call{sha: sha, name: name, data: data, ctx: jctx, cancel: cancel, waiters: 1, done: make(chan struct{})}
-		select {
-		case p.jobs <- c:
-			p.inflight[sha] = c
-		default:
-			p.mu.Unlock()
-			cancel()
-			return nil, false, errQueueFull
-		}
+		p.mu.Unlock()
+		return p.wait(ctx, c, false)
+	}
+	c.ctx, c.cancel = context.WithTimeout(context.Background(), p.timeout)
+	c.waiters, c.done = 1, make(chan struct{})
+	select {
+	case p.jobs <- c:
+		p.inflight[sha] = c
+	default:
+		p.mu.Unlock()
+		c.cancel()
+		return nil, false, errQueueFull
 	}
 	p.mu.Unlock()
+	return p.wait(ctx, c, true)
+}
+
+// wait waits for c, or gives up at ctx's end, cancelling c when no one
+// else waits for it.
+func (p *pool) wait(ctx context.Context, c *call, created bool) (*entry, bool, error) {
 	select {
 	case <-c.done:
-		return c.entry, !ok, c.err
+		return c.entry, created && c.stored == nil, c.err
 	case <-ctx.Done():
 		p.mu.Lock()
 		c.waiters--
 		if c.waiters == 0 {
 			c.cancel() // nobody wants it any more: free the worker
-			if p.inflight[sha] == c {
-				delete(p.inflight, sha)
+			if p.inflight[c.sha] == c {
+				delete(p.inflight, c.sha)
 			}
 		}
 		p.mu.Unlock()
@@ -224,7 +290,10 @@ func (p *pool) work() {
 func (p *pool) run(c *call) {
 	var e *entry
 	err := c.ctx.Err()
-	if err == nil {
+	if err == nil && c.stored != nil {
+		e, err = p.restoreBytes(c)
+		p.met.restored(err)
+	} else if err == nil {
 		p.running.Add(1)
 		start := time.Now()
 		var res *analysis.Result
@@ -259,7 +328,12 @@ func (p *pool) save(c *call, e *entry) {
 	if p.store == nil || e.report == nil {
 		return
 	}
-	err := p.store.Put(c.data, e.report)
+	var scene *overlay.Scene
+	var bounds image.Rectangle
+	if e.photo != nil {
+		scene, bounds = &e.scene, e.photo.Bounds()
+	}
+	err := p.store.Put(c.data, e.report, scene, bounds)
 	p.met.stored(err)
 	if err != nil && p.log != nil {
 		p.log.Error("analysis not stored", "id", e.id, "err", err)
@@ -283,6 +357,26 @@ func (p *pool) analyzeBytes(c *call) (res *analysis.Result, err error) {
 		return nil, err
 	}
 	return an.Analyze(c.ctx, img, p.opt)
+}
+
+// restoreBytes decodes a stored photo and reads its layers: what the
+// overlay draws, as it was drawn before (the same decoder, the same
+// masks).
+func (p *pool) restoreBytes(c *call) (e *entry, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			e, err = nil, fmt.Errorf("restore panicked: %v", v)
+		}
+	}()
+	img, err := fundus.Decode(bytes.NewReader(c.data), c.name, p.lim)
+	if err != nil {
+		return nil, fmt.Errorf("store: the stored photo of %s: %w", c.stored.report.ID, err)
+	}
+	s, err := decodeLayers(c.stored.layers, img.Pix.Bounds())
+	if err != nil {
+		return nil, err
+	}
+	return restoredEntry(c.sha, c.stored.report, img.Pix, s), nil
 }
 
 // insert adds e to the cache (p.mu held), evicting the least recently

@@ -110,7 +110,7 @@ func (s *Server) getReportHTML(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	e, err := s.lookup(r, id, true)
 	if err != nil && !errors.Is(err, errNotFound) {
-		// The stored photo could not be re-analysed now (queue full, not
+		// The stored photo could not be made ready now (queue full, not
 		// ready): the page without pictures, from the stored Report.
 		e, err = s.lookup(r, id, false)
 	}

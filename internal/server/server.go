@@ -345,12 +345,17 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	n, b := s.pool.cacheStats()
 	_, err := s.pool.analyzer()
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	_ = s.met.write(w, gauges{
+	g := gauges{
 		queueDepth: s.pool.queueDepth(), queueCapacity: s.cfg.Queue, workers: s.workers,
 		running: int(s.pool.running.Load()), cacheEntries: n, cacheBytes: b, ready: err == nil,
 		uploads: len(s.uploads), maxUploads: cap(s.uploads),
-	})
+	}
+	if s.cfg.Store != nil {
+		st := s.cfg.Store.Stats()
+		g.store = &st
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	_ = s.met.write(w, g)
 }
 
 //go:embed openapi.json
@@ -437,30 +442,37 @@ func (s *Server) postAnalysis(w http.ResponseWriter, r *http.Request) {
 }
 
 // lookup finds an analysis by id: in the cache, else in the store. With
-// photo (the overlay, the printable report) a stored analysis is
-// re-analysed from its stored upload through the queue, which puts it
-// back in the cache; without, the stored Report alone is enough.
+// photo (the overlay, the printable report) a stored analysis is made
+// ready to draw, through the queue, which puts it back in the cache: from
+// its stored layers without running the models, or, for an entry stored
+// without layers (or with unusable ones), by analysing its stored upload
+// again. Without photo the stored Report alone is enough.
 func (s *Server) lookup(r *http.Request, id string, photo bool) (*entry, error) {
 	e, err := s.pool.get(id)
 	if err == nil || s.cfg.Store == nil || !errors.Is(err, errNotFound) {
 		return e, err
 	}
-	rep, err := s.cfg.Store.Report(id)
+	a, err := s.cfg.Store.load(id, photo)
 	if err != nil {
 		if !errors.Is(err, errNotFound) {
 			s.log.Error("store read failed", "id", id, "err", err)
 		}
 		return nil, errNotFound
 	}
-	if photo {
-		data, err := s.cfg.Store.Photo(id)
-		if err != nil {
-			return nil, fmt.Errorf("%w: the stored analysis %s has no photo", errNotFound, id)
-		}
-		e, _, err := s.submit(r.Context(), data, rep.Image.File)
-		return e, err
+	if !photo || a.photo == nil {
+		return &entry{id: id, sha: a.report.Image.SHA256, report: a.report}, nil
 	}
-	return &entry{id: id, sha: rep.Image.SHA256, report: rep}, nil
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+	defer cancel()
+	if a.layers != nil {
+		e, err := s.pool.restore(ctx, a)
+		if !errors.Is(err, errBadLayers) {
+			return e, err
+		}
+		s.log.Error("stored layers unusable; analysing the stored photo again", "id", id, "err", err)
+	}
+	e, _, err = s.pool.analyze(ctx, a.photo, a.report.Image.File)
+	return e, err
 }
 
 func (s *Server) getAnalysis(w http.ResponseWriter, r *http.Request) {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/retinalgpt/retinalgpt/internal/analysis"
+	"github.com/retinalgpt/retinalgpt/internal/disc"
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
 	"github.com/retinalgpt/retinalgpt/internal/report"
 )
@@ -40,6 +41,7 @@ type fake struct {
 	sawDone atomic.Bool // an analysis saw its context end
 	file    string      // the report to return; "": the assistant's sample report
 	mutate  func(*report.Report)
+	masks   bool // give the Result vessel, A/V and disc masks, for the overlay
 }
 
 func (f *fake) Analyze(ctx context.Context, img *fundus.Image, opt analysis.Options) (*analysis.Result, error) {
@@ -78,7 +80,42 @@ func (f *fake) Analyze(ctx context.Context, img *fundus.Image, opt analysis.Opti
 	if f.mutate != nil {
 		f.mutate(r)
 	}
-	return &analysis.Result{Report: r, Image: img}, nil
+	res := &analysis.Result{Report: r, Image: img}
+	if f.masks {
+		fakeMasks(res)
+	}
+	return res, nil
+}
+
+// fakeMasks gives res masks drawn from its photo's size: vessels,
+// arteries, veins, and a disc and cup covering part of it.
+func fakeMasks(res *analysis.Result) {
+	b := res.Image.Pix.Bounds()
+	res.VesselMask, res.Arteries, res.Veins = image.NewGray(b), image.NewGray(b), image.NewGray(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			switch (x + 2*y) % 5 {
+			case 0:
+				res.VesselMask.SetGray(x, y, color.Gray{255})
+				res.Arteries.SetGray(x, y, color.Gray{255})
+			case 1:
+				res.VesselMask.SetGray(x, y, color.Gray{255})
+				res.Veins.SetGray(x, y, color.Gray{1})
+			}
+		}
+	}
+	// A sub-image: its Rect does not start at the origin.
+	dr := image.Rect(b.Dx()/4, b.Dy()/4, 3*b.Dx()/4, 3*b.Dy()/4)
+	d, c := image.NewGray(b).SubImage(dr).(*image.Gray), image.NewGray(dr.Inset(dr.Dx()/4))
+	for y := dr.Min.Y; y < dr.Max.Y; y++ {
+		for x := dr.Min.X; x < dr.Max.X; x++ {
+			d.SetGray(x, y, color.Gray{255})
+			if (image.Point{x, y}).In(c.Rect) {
+				c.SetGray(x, y, color.Gray{255})
+			}
+		}
+	}
+	res.Disc = &disc.Segmentation{Disc: d, Cup: c, Found: true}
 }
 
 // testPNG is a small PNG, a different one for each seed.
@@ -539,7 +576,10 @@ func TestMetrics(t *testing.T) {
 	f := &fake{}
 	_, ts := newTest(t, Config{Analyzer: f, Workers: 1})
 	do(t, "POST", ts.URL+"/v1/analyses", "", "image/png", testPNG(t, 8))
+	// Refused from its header, before the queue: no analysis counted.
 	do(t, "POST", ts.URL+"/v1/analyses", "", "image/png", []byte("nope"))
+	// A sound header, truncated data: the worker's decoding refuses it.
+	do(t, "POST", ts.URL+"/v1/analyses", "", "image/png", testPNG(t, 9)[:60])
 	do(t, "GET", ts.URL+"/healthz", "", "", nil)
 	resp, b := do(t, "GET", ts.URL+"/metrics", "", "", nil)
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
@@ -547,7 +587,7 @@ func TestMetrics(t *testing.T) {
 	}
 	for _, want := range []string{
 		`retinalgpt_http_requests_total{route="POST /v1/analyses",code="201"} 1`,
-		`retinalgpt_http_requests_total{route="POST /v1/analyses",code="400"} 1`,
+		`retinalgpt_http_requests_total{route="POST /v1/analyses",code="400"} 2`,
 		`retinalgpt_http_requests_total{route="GET /healthz",code="200"} 1`,
 		`retinalgpt_http_request_duration_seconds_count{route="POST /v1/analyses",code="201"} 1`,
 		`retinalgpt_analysis_stage_seconds_count{stage="total"} 2`,
