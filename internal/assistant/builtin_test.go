@@ -99,6 +99,23 @@ func TestConversationFollowUps(t *testing.T) {
 		{"first question is a fragment", []turn{
 			{q: "what about the arteries?", intent: intent.Vessels, contains: []string{"the artery/vein stage did not run"}},
 		}},
+		// Fifth round: follow-ups phrased as questions_blind4.tsv's writer
+		// phrased them resolve against the last measure.
+		{"judgement and rewording of the last measure", []turn{
+			{q: "what is the CDR?", intent: intent.Disc, contains: []string{"0.359"}},
+			{q: "is that above average?", intent: intent.Interpret, contains: []string{"0.359", "0.5 or less", "not a diagnosis"}},
+			{q: "is that a good number?", intent: intent.Interpret, contains: []string{"0.359", "0.5 or less"}},
+			{q: "can you put that in simpler words", intent: intent.Explain, contains: []string{"cup's height divided by", "0.359"}},
+		}},
+		{"scope fragments ending in too / as well", []turn{
+			{q: "what is the vessel density?", intent: intent.Vessels, contains: []string{"0.0642"}},
+			{q: "in zone B too?", intent: intent.Vessels, contains: []string{"0.0667", "zone B"}, lacks: []string{"0.0642"}},
+			{q: "zone C as well?", intent: intent.Vessels, contains: []string{"0.06 ", "zone C"}},
+		}},
+		{"photo size and ratio of the trees", []turn{
+			{q: "whats the width and height of the picture", intent: intent.Modality, contains: []string{"1072 px", "712 px"}},
+			{q: "are the arterioles narrower than the venules?", intent: intent.Calibre, contains: []string{"arteriole-to-venule ratio"}, lacks: []string{"not split into arteries and veins"}},
+		}},
 		{"no subject", []turn{
 			{q: "where exactly?", intent: intent.Location, contains: []string{"Where is what?"}},
 			{q: "is that bad?", intent: intent.Interpret, contains: []string{"Is what normal?"}},
@@ -213,6 +230,7 @@ func TestAnswersQuoteOnlyReportNumbers(t *testing.T) {
 	qs = append(qs, readQuestions(t, "testdata/questions_blind.tsv")...)
 	qs = append(qs, readQuestions(t, "testdata/questions_blind2.tsv")...)
 	qs = append(qs, readQuestions(t, "testdata/questions_blind3.tsv")...)
+	qs = append(qs, readQuestions(t, "testdata/questions_blind4.tsv")...)
 	for _, name := range []string{"sample_report.json", "future_report.json"} {
 		doc := loadDoc(t, name, nil)
 		b := NewBuiltin(nil)

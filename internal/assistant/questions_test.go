@@ -125,15 +125,13 @@ func logConfusion(t *testing.T, confusion map[string]int) {
 
 // The labelled question sets, each with its floors:
 //   - questions.tsv, the tuned set: intent ≥ 95%, slots ≥ 90%, ≥ 300 questions;
-//   - questions_holdout.tsv, questions_blind.tsv and questions_blind2.tsv,
+//   - questions_holdout.tsv and questions_blind.tsv to questions_blind4.tsv,
 //     earlier held-out and blind sets: each was written before a round of
-//     tuning, measured once after it, and its misses were then used for
-//     the next round, so each is now held to the tuned set's floors;
-//   - questions_blind3.tsv, the blind set: written before the fourth round
-//     and never used to adjust the recognizer: its accuracy is what to
-//     expect of new phrasings. The goal is 95% (issue 7); its floor is the
-//     figure measured after the fourth round, rounded down (see
-//     docs/assistant.md), so the test catches regressions.
+//     tuning, measured once, and its misses were then used for the next
+//     round, so each is now held to the tuned set's floors (blind4, the
+//     first written by someone who had not seen the code, measured 81.7%
+//     intent and 86.7% slots before the fifth round; see
+//     docs/assistant.md).
 func TestQuestionSets(t *testing.T) {
 	for _, set := range []struct {
 		name, file    string
@@ -144,7 +142,9 @@ func TestQuestionSets(t *testing.T) {
 		{"former held-out set (now tuned)", "testdata/questions_holdout.tsv", 0, 0.95, 0.90},
 		{"first blind set (now tuned)", "testdata/questions_blind.tsv", 100, 0.95, 0.90},
 		{"second blind set (now tuned)", "testdata/questions_blind2.tsv", 70, 0.95, 0.90},
-		{"blind set", "testdata/questions_blind3.tsv", 60, blindFloor, 0},
+		{"third blind set (now tuned)", "testdata/questions_blind3.tsv", 60, 0.95, 0.90},
+		{"fourth blind set (now tuned)", "testdata/questions_blind4.tsv", 150, 0.95, 0.90},
+		{"blind set", "testdata/questions_blind5.tsv", 150, blindFloor, 0},
 	} {
 		t.Run(set.name, func(t *testing.T) {
 			qs := readQuestions(t, set.file)
@@ -168,5 +168,5 @@ func TestQuestionSets(t *testing.T) {
 }
 
 // blindFloor is just below the blind set's only measurement, taken after
-// the fourth round: 98.5% intent (67/68) and 100% slot accuracy.
-const blindFloor = 0.98
+// the fifth round (see docs/assistant.md).
+const blindFloor = 0.81

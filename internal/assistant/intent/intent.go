@@ -203,9 +203,20 @@ var rank = map[Kind]int{KindMeasure: 0, KindLesion: 1, KindDisease: 2, KindTerm:
 func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 	var s Slots
 	has := map[string]bool{}
+	// A closing "too" means "also" ("in zone B too?"), not "too high".
+	for i, m := range ms {
+		if m.concept == "cue:interpret" && m.end == len(toks) && m.end-m.start == 1 && toks[m.start] == "too" {
+			ms[i].concept = "cue:followup"
+		}
+	}
 	var topic *Entry // the first measure, lesion, disease or term mentioned
-	topicAt := -1
+	topicAt, topicEnd := -1, -1
 	measureW := 0
+	// Two clauses each naming a measure ("which eye is this and where is
+	// the fovea"): the first clause's measure stands; the longest-phrase
+	// rule applies within a clause.
+	clause := clauses(toks)
+	measureClause := -1
 	for _, m := range ms {
 		has[m.concept] = true
 		switch {
@@ -224,12 +235,12 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 			// wins (ties: the first), and a bare quantity word ("thick",
 			// "width") yields to any measure named by its noun: "how thick
 			// is the neuroretinal rim?" is about the rim.
-			if w := measureWeight(toks[m.start:m.end]); s.Measure == "" || w > measureW {
+			if w := measureWeight(toks[m.start:m.end]); s.Measure == "" || w > measureW && (clause[m.start] == measureClause || measureW == 0) {
 				if s.Measure != "" && topic != nil && topic.Kind == KindMeasure {
 					e := e
-					topic, topicAt = &e, m.start
+					topic, topicAt, topicEnd = &e, m.start, m.end
 				}
-				s.Measure, measureW = e.Key, w
+				s.Measure, measureW, measureClause = e.Key, w, clause[m.start]
 			}
 		case KindLesion:
 			if s.Lesion == "" {
@@ -248,7 +259,22 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 		// or term: "how confident is the CDR?" is about the CDR.
 		if topic == nil || rank[e.Kind] < rank[topic.Kind] {
 			e := e
-			topic, topicAt = &e, m.start
+			topic, topicAt, topicEnd = &e, m.start, m.end
+		}
+	}
+	// "very clear" after an answer is thanks; about the photo, quality.
+	if has["cue:ack"] {
+		if anyOf(toks, onTopic) {
+			has["cue:quality"] = true
+		} else {
+			has["cue:thanks"] = true
+		}
+	}
+	// "are the arterioles narrower than the venules?": a comparison of the
+	// two trees, with no measure named, is their ratio.
+	if s.Measure == "" && has["tree:artery"] && has["tree:vein"] && anyOf(toks, comparison) {
+		if _, ok := r.entries["m:avr"]; ok {
+			s.Measure, s.Tree = "avr", "" // both trees, not one
 		}
 	}
 	if has["cue:where"] {
@@ -256,6 +282,11 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 	}
 	if has["cue:more"] {
 		s.Aspect = "more"
+	}
+	// "is this a normal eye photo or some kind of scan?" asks what the
+	// photo is: "normal eye" there qualifies the photo, not the eye.
+	if s.Disease == "abnormal" && has["cue:modality"] {
+		s.Disease = ""
 	}
 	lesion := s.Lesion != "" || has["cue:lesion"]
 	disease := s.Disease != "" || has["cue:disease"] && !has["cue:quality"]
@@ -308,6 +339,14 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 	if has["cue:whatisa"] && !has["cue:interpret"] {
 		whatIs = true
 	}
+	// "what is this ISNT thing?", "zone C is what?": a name followed by
+	// "thing", or by "is what", asks what it is.
+	if topic != nil && topicEnd >= 0 && (has["cue:whatis"] || has["cue:this"]) && topicEnd < len(toks) && toks[topicEnd] == "thing" {
+		whatIs = true
+	}
+	if topic != nil && topicEnd >= 0 && topicEnd+1 < len(toks) && toks[topicEnd] == "is" && toks[topicEnd+1] == "what" && s.Measure == "" {
+		whatIs = true
+	}
 	// "does that mean something is wrong?" asks for a judgement, not a
 	// definition: a lone "mean" followed by more words, with a judgement
 	// word, is Interpret ("what does a high CDR mean?" stays Explain).
@@ -344,9 +383,23 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 	// "is this eye normal?", "is my retina healthy?", "is everything ok?":
 	// a judgement of the whole eye (no measure, lesion or disease named) is
 	// the question the screening's "abnormal" finding answers.
-	if s.Measure == "" && s.Lesion == "" && s.Disease == "" && !has["cue:lesion"] && anyOf(toks, wholeEye) && anyOf(toks, normality) {
+	// A judgement of the photo ("is this a normal eye photo or a scan?",
+	// "is the eye photo good?") is not one of the eye.
+	if s.Measure == "" && s.Lesion == "" && s.Disease == "" && !has["cue:lesion"] && !has["cue:quality"] && !has["cue:modality"] &&
+		anyOf(toks, wholeEye) && (anyOf(toks, normality) || has["cue:normality"] || slices.Contains(toks, "good") && !anyOf(toks, imageNoun)) {
 		s.Disease = "abnormal"
 	}
+
+	// "what does my eye scan show (overall)?": "what … show" about the
+	// photo, with nothing else named, asks for the overview.
+	if topic == nil && !lesion && !disease && (s.Tree == "" || s.Tree == "all" && s.Zone == "whole") && showsWhat(toks) {
+		has["cue:overview"] = true
+	}
+	// "what can you tell me about this fundus image?": about the photo
+	// itself, the overview (about a topic, that topic; alone, help).
+	tellAboutPhoto := has["cue:tellabout"] && (topic == nil || topic.Kind == KindTerm && topic.Intent == Modality) &&
+		!lesion && !disease && s.Tree == "" && anyOf(toks, onTopic) &&
+		!has["cue:vessel"] && !has["cue:disc"] && !has["cue:calibre"] && !has["cue:anatomy"]
 
 	switch {
 	case has["cue:oos"]:
@@ -363,6 +416,8 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 		return Disease, s
 	case has["cue:interpret"] && !(topic == nil && (has["cue:quality"] || has["cue:modality"])):
 		return Interpret, s
+	case tellAboutPhoto:
+		return Overview, s
 	case lesion:
 		return Lesions, s
 	case disease:
@@ -385,7 +440,7 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 		return Overview, s
 	case has["cue:why"] && s.Tree == "" && s.Zone == "":
 		return FollowUp, s
-	case (s.Tree != "" || s.Zone != "") && (has["cue:followup"] || len(toks) <= 3):
+	case (s.Tree != "" || s.Zone != "") && (has["cue:followup"] || len(toks) <= 3 && !anyOf(toks, measureNouns)):
 		return FollowUp, s
 	case s.Tree != "" || s.Zone != "":
 		return Vessels, s
@@ -432,6 +487,54 @@ func anyOf(toks []string, set map[string]bool) bool {
 	}
 	return false
 }
+
+// imageNoun are words for the photo: "is this eye photo any good?" judges
+// the photo, "is my eye good?" the eye.
+var imageNoun = map[string]bool{"image": true, "photo": true, "picture": true, "pic": true, "scan": true, "photograph": true, "shot": true}
+
+// comparison are words that compare two things.
+var comparison = map[string]bool{"than": true, "compared": true, "versus": true, "vs": true, "relative": true, "ratio": true}
+
+// measureNouns ask for numbers: "vein measurements?" is a question of its
+// own, not a fragment.
+var measureNouns = map[string]bool{"measurement": true, "measure": true, "stat": true, "statistic": true, "number": true,
+	"value": true, "metric": true, "figure": true, "data": true}
+
+// showsWhat reports a "what does (my/the/this) <photo words> show"
+// question.
+func showsWhat(toks []string) bool {
+	i := slices.Index(toks, "show")
+	if i < 0 || !slices.Contains(toks[:i], "what") {
+		return false
+	}
+	w := slices.Index(toks, "what")
+	for _, t := range toks[w+1 : i] {
+		if !onTopic[t] && !showFiller[t] {
+			return false
+		}
+	}
+	return true
+}
+
+var showFiller = map[string]bool{"doe": true, "do": true, "did": true, "my": true, "the": true, "this": true, "your": true, "our": true, "photograph": true, "result": true, "overall": true}
+
+// clauses numbers the clauses of a question: a new clause starts at "and"
+// or "but" followed by a question word ("which eye is this and where is
+// the fovea").
+func clauses(toks []string) []int {
+	c := make([]int, len(toks))
+	n := 0
+	for i := range toks {
+		if i > 0 && (toks[i-1] == "and" || toks[i-1] == "but") && questionWord[toks[i]] {
+			n++
+		}
+		c[i] = n
+	}
+	return c
+}
+
+var questionWord = map[string]bool{"what": true, "whats": true, "where": true, "wheres": true, "which": true, "how": true, "hows": true,
+	"is": true, "are": true, "was": true, "were": true, "do": true, "doe": true, "did": true, "can": true, "could": true, "why": true, "when": true, "who": true}
 
 // onTopic are words that put an otherwise unrecognized question about the
 // photo rather than out of scope.
@@ -496,9 +599,15 @@ func editDistance(a, b string, limit int) int {
 	if d := len(a) - len(b); d >= limit || -d >= limit {
 		return limit
 	}
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+	// Three rows; on the stack for words of up to 39 letters (every
+	// question's unknown word is compared with hundreds of known ones).
+	var buf [3 * 40]int
+	var prev2, prev, cur []int
+	if n := len(b) + 1; n <= 40 {
+		prev2, prev, cur = buf[0:n], buf[40:40+n], buf[80:80+n]
+	} else {
+		prev2, prev, cur = make([]int, n), make([]int, n), make([]int, n)
+	}
 	for j := range prev {
 		prev[j] = j
 	}

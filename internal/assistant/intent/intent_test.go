@@ -88,3 +88,53 @@ func TestFallbackAndMeasureChoice(t *testing.T) {
 		t.Errorf("judgement question: got %s, want interpret", got.Intent)
 	}
 }
+
+// The fifth round's rules (from questions_blind4.tsv's misses), on a small
+// vocabulary.
+func TestFifthRoundRules(t *testing.T) {
+	r := New(Vocabulary{
+		{Key: "laterality", Kind: KindMeasure, Intent: Anatomy, Phrases: []string{"which eye"}},
+		{Key: "fovea_position", Kind: KindMeasure, Intent: Anatomy, Phrases: []string{"where is the fovea"}},
+		{Key: "avr", Kind: KindMeasure, Intent: Calibre, Phrases: []string{"av ratio"}},
+		{Key: "isnt", Kind: KindMeasure, Intent: Disc, Phrases: []string{"isnt"}},
+		{Key: "fundus_photo", Kind: KindTerm, Intent: Modality, Phrases: []string{"fundus image"}},
+		{Key: "zone_c", Kind: KindTerm, Intent: FollowUp, Phrases: []string{"zone c"}},
+		{Key: "abnormal", Kind: KindDisease, Intent: Disease, Phrases: []string{"normal eye"}},
+	})
+	tests := []struct {
+		q      string
+		intent Intent
+		slots  Slots
+	}{
+		// A clause after "and <question word>" does not override the first.
+		{"which eye is this and where is the fovea", Anatomy, Slots{Measure: "laterality"}},
+		// Comparing the two trees is their ratio, over both trees.
+		{"are the arterioles narrower than the venules?", Calibre, Slots{Measure: "avr"}},
+		// "X thing", "X is what" ask what X is.
+		{"what is this ISNT thing", Explain, Slots{Measure: "isnt", Term: "isnt"}},
+		{"zone C is what?", Explain, Slots{Zone: "C", Term: "zone_c"}},
+		// "very clear": thanks, or quality when the photo is named.
+		{"thanks, very clear", Greeting, Slots{Aspect: "thanks"}},
+		{"is the photo very clear", Quality, Slots{}},
+		// "what can you tell me about <the photo>" is the overview.
+		{"what can you tell me about this fundus image", Overview, Slots{Term: "fundus_photo"}},
+		{"what can you tell me about", Help, Slots{}},
+		// "what does my scan show (overall)" is the overview.
+		{"what does my eye scan show overall", Overview, Slots{Tree: "all", Zone: "whole"}},
+		// A judgement of the photo is not one of the eye.
+		{"is this a normal eye photo or some kind of scan", Modality, Slots{}},
+		{"is everything as it should be in this eye", Disease, Slots{Disease: "abnormal"}},
+		{"my eye is good or no?", Disease, Slots{Disease: "abnormal"}},
+		// A closing "too" is "also"; "as well", "same but for" are follow-ups.
+		{"in zone C too?", FollowUp, Slots{Zone: "C", Term: "zone_c"}},
+		{"zone C as well?", FollowUp, Slots{Zone: "C", Term: "zone_c"}},
+		// A short question asking for numbers is not a fragment.
+		{"vein measurements?", Vessels, Slots{Tree: "vein"}},
+	}
+	for _, tt := range tests {
+		got := r.Recognize(tt.q)
+		if got.Intent != tt.intent || got.Slots != tt.slots {
+			t.Errorf("Recognize(%q) = %s %+v, want %s %+v (tokens %v, concepts %v)", tt.q, got.Intent, got.Slots, tt.intent, tt.slots, got.Tokens, got.Concepts)
+		}
+	}
+}
