@@ -33,9 +33,42 @@ type routeCode struct {
 	code  int
 }
 
+// sum is a Prometheus histogram of durations: a count per bucket of
+// latencyBounds (not cumulative; the last counts what exceeds them all),
+// their number and their sum, so scrapers can estimate percentiles (p50,
+// p99) per route and stage, which a sum and a count cannot give.
 type sum struct {
 	count   int64
 	seconds float64
+	buckets [len(latencyBounds) + 1]int64
+}
+
+// latencyBounds are the histograms' upper bounds in seconds: from a
+// metrics scrape (milliseconds) to an analysis on a busy machine (tens of
+// seconds).
+var latencyBounds = [...]float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
+
+func (s *sum) observe(sec float64) {
+	s.count++
+	s.seconds += sec
+	i := 0
+	for i < len(latencyBounds) && sec > latencyBounds[i] {
+		i++
+	}
+	s.buckets[i]++
+}
+
+// writeHistogram writes s as the _bucket, _sum and _count lines of name
+// with the labels (`key="value",…`, without braces).
+func writeHistogram(p func(string, ...any), name, labels string, s *sum) {
+	var cum int64
+	for i, b := range latencyBounds {
+		cum += s.buckets[i]
+		p("%s_bucket{%s,le=\"%s\"} %d\n", name, labels, strconv.FormatFloat(b, 'g', -1, 64), cum)
+	}
+	p("%s_bucket{%s,le=\"+Inf\"} %d\n", name, labels, s.count)
+	p("%s_sum{%s} %s\n", name, labels, float(s.seconds))
+	p("%s_count{%s} %d\n", name, labels, s.count)
 }
 
 func newMetrics() *metrics {
@@ -51,8 +84,7 @@ func (m *metrics) request(route string, code int, d time.Duration) {
 		s = &sum{}
 		m.requests[k] = s
 	}
-	s.count++
-	s.seconds += d.Seconds()
+	s.observe(d.Seconds())
 }
 
 func (m *metrics) cacheHit() {
@@ -99,8 +131,7 @@ func (m *metrics) analysis(res *analysis.Result, err error, d time.Duration) {
 			s = &sum{}
 			m.stages[stage] = s
 		}
-		s.count++
-		s.seconds += sec
+		s.observe(sec)
 	}
 	add("total", d.Seconds())
 	if res != nil && res.Report != nil {
@@ -138,22 +169,18 @@ func (m *metrics) write(w io.Writer, g gauges) error {
 	for _, k := range keys {
 		p("retinalgpt_http_requests_total{route=%s,code=\"%d\"} %d\n", quote(k.route), k.code, m.requests[k].count)
 	}
-	p("# HELP retinalgpt_http_request_duration_seconds Time to answer HTTP requests, by route and status code.\n# TYPE retinalgpt_http_request_duration_seconds summary\n")
+	p("# HELP retinalgpt_http_request_duration_seconds Time to answer HTTP requests, by route and status code.\n# TYPE retinalgpt_http_request_duration_seconds histogram\n")
 	for _, k := range keys {
-		s := m.requests[k]
-		p("retinalgpt_http_request_duration_seconds_sum{route=%s,code=\"%d\"} %s\n", quote(k.route), k.code, float(s.seconds))
-		p("retinalgpt_http_request_duration_seconds_count{route=%s,code=\"%d\"} %d\n", quote(k.route), k.code, s.count)
+		writeHistogram(p, "retinalgpt_http_request_duration_seconds", fmt.Sprintf("route=%s,code=\"%d\"", quote(k.route), k.code), m.requests[k])
 	}
-	p("# HELP retinalgpt_analysis_stage_seconds Wall time of analysis stages (from the Report's timings; \"total\" is the whole analysis).\n# TYPE retinalgpt_analysis_stage_seconds summary\n")
+	p("# HELP retinalgpt_analysis_stage_seconds Wall time of analysis stages (from the Report's timings; \"total\" is the whole analysis).\n# TYPE retinalgpt_analysis_stage_seconds histogram\n")
 	stages := make([]string, 0, len(m.stages))
 	for s := range m.stages {
 		stages = append(stages, s)
 	}
 	sort.Strings(stages)
 	for _, st := range stages {
-		s := m.stages[st]
-		p("retinalgpt_analysis_stage_seconds_sum{stage=%s} %s\n", quote(st), float(s.seconds))
-		p("retinalgpt_analysis_stage_seconds_count{stage=%s} %d\n", quote(st), s.count)
+		writeHistogram(p, "retinalgpt_analysis_stage_seconds", "stage="+quote(st), m.stages[st])
 	}
 	p("# HELP retinalgpt_analyses_total Analyses run, by outcome.\n# TYPE retinalgpt_analyses_total counter\n")
 	outcomes := make([]string, 0, len(m.analyses))
