@@ -120,7 +120,7 @@ outputs, identical to a single-process run's.`,
 	fl.IntVar(&f.shards, "shards", 0, "build shard $JOB_COMPLETION_INDEX of n (Kubernetes Indexed Job) into --out/shard-i-of-n")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar (it is shown only when stderr is a terminal)")
 	fl.StringVar(&f.rewriter, "rewriter", "", "paraphrase every answer with an LLM: openai or ollama (numbers re-checked; see docs/datasets.md)")
-	fl.StringVar(&f.rewriterURL, "rewriter-url", "", "the rewriter's OpenAI-compatible base URL (default https://api.openai.com/v1, ollama http://127.0.0.1:11434/v1)")
+	fl.StringVar(&f.rewriterURL, "rewriter-url", "", "the rewriter's base URL: openai an OpenAI-compatible one (default https://api.openai.com/v1), ollama the server's (default http://127.0.0.1:11434)")
 	fl.StringVar(&f.rewriterModel, "rewriter-model", "", "the rewriter's model (default gpt-4o-mini, ollama llama3.1)")
 	return cmd
 }
@@ -256,11 +256,16 @@ func runDatasetBuild(cmd *cobra.Command, f datasetBuildFlags) error {
 		case "openai":
 			url, model, key = cmp.Or(url, "https://api.openai.com/v1"), cmp.Or(model, "gpt-4o-mini"), os.Getenv("OPENAI_API_KEY")
 		case "ollama":
-			url, model, key = cmp.Or(url, "http://127.0.0.1:11434/v1"), cmp.Or(model, "llama3.1"), os.Getenv("OLLAMA_API_KEY")
+			url, model, key = cmp.Or(url, "http://127.0.0.1:11434"), cmp.Or(model, "llama3.1"), os.Getenv("OLLAMA_API_KEY")
 		default:
 			return usageError{fmt.Errorf("--rewriter %q: want openai or ollama", f.rewriter)}
 		}
-		if rw, err = instruct.NewOpenAIRewriter(url, model, key); err != nil {
+		if f.rewriter == "ollama" {
+			rw, err = instruct.NewOllamaRewriter(url, model, key) // Ollama's native chat API
+		} else {
+			rw, err = instruct.NewOpenAIRewriter(url, model, key)
+		}
+		if err != nil {
 			return usageError{err}
 		}
 		rwName = f.rewriter + " " + model + " at " + url

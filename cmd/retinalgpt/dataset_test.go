@@ -61,6 +61,11 @@ func TestDatasetBuildDRIVE(t *testing.T) {
 	if len(m.Failures) != 1 || m.Failures[0].ID != "23_training" || m.Failures[0].Kind != "bad_image" || m.Failures[0].Reason == "" {
 		t.Errorf("failures %+v", m.Failures)
 	}
+	// Every answer's numbers are its own grounded values (instruct.Verify):
+	// no turn of a real Report's conversation is dropped.
+	if len(m.DroppedTurns) > 0 {
+		t.Errorf("dropped turns %v", m.DroppedTurns)
+	}
 	if m.Software.ReportSchema != report.SchemaVersion || len(m.Software.Models) < 4 || len(m.Command) == 0 || m.StartedAt.IsZero() {
 		t.Errorf("manifest software/command/time: %+v %v %v", m.Software, m.Command, m.StartedAt)
 	}
@@ -117,7 +122,7 @@ func TestDatasetBuildDRIVE(t *testing.T) {
 					continue
 				}
 				// DRIVE has no labels: every number must be the Report's.
-				if bad := instruct.Verify(msg.Value, rep, emptyLabels); len(bad) > 0 {
+				if bad := instruct.VerifyReport(msg.Value, rep, emptyLabels); len(bad) > 0 {
 					t.Errorf("%s %s turn %d quotes %v, not in the report: %s", file, s.ID, i, bad, msg.Value)
 				}
 			}
@@ -312,7 +317,7 @@ func TestDatasetBuildLesions(t *testing.T) {
 				if msg.From != instruct.FromGPT {
 					continue
 				}
-				if bad := instruct.Verify(msg.Value, rep, emptyLabels); len(bad) > 0 {
+				if bad := instruct.VerifyReport(msg.Value, rep, emptyLabels); len(bad) > 0 {
 					t.Errorf("%s: answer quotes %v, not in the report: %s", file, bad, msg.Value)
 				}
 				if strings.HasPrefix(file, "stage2") && strings.HasPrefix(msg.Value, "The experimental lesion stage") {

@@ -26,11 +26,14 @@
 //
 // Answers about the photo are rendered by the assistant's built-in engine
 // from the Report, answers about the dataset's labels from the labels;
-// every number in every answer is checked against the Report and the
-// labels (Verify) and a turn that fails is dropped and counted. An
-// optional Rewriter (an OpenAI-compatible server through openai-go)
-// paraphrases the answers; a sample whose paraphrase changed a number is
-// dropped and counted.
+// every number in every answer is checked against that answer's own
+// provenance (Verify: the engine answer's grounded facts; VerifyLabels:
+// the labels) and a turn that fails is dropped and listed. An optional
+// Rewriter (OpenAIRewriter: an OpenAI-compatible server through
+// openai-go; OllamaRewriter: Ollama's native API) paraphrases the
+// answers; a sample whose paraphrase changed, added or dropped a number
+// (SameNumbers) is dropped and listed. Near duplicates are found through
+// a multi-index of the perceptual hashes (nearPairs), not all pairs.
 //
 // It imports dataset, report, fundus (decoding, for the hashes) and
 // assistant; it must not import analysis, the model stages or ONNX

@@ -53,8 +53,8 @@ type Entry struct {
 // EntryRewrites is what the rewriter did to one record.
 type EntryRewrites struct {
 	Answers int `json:"answers"`
-	// Dropped: "stage1: numbers" / "stage2: numbers" for a sample left
-	// out because its paraphrase quoted numbers Verify could not ground.
+	// Dropped: "stage1: …" / "stage2: …" for a sample left out because a
+	// paraphrase changed its numbers ("answer 2 lost 0.0642, added 0.0643").
 	Dropped []string `json:"dropped,omitempty"`
 }
 

@@ -87,7 +87,7 @@ func TestLesionAnswersVerify(t *testing.T) {
 		if !regexp.MustCompile(`(superior|inferior) (temporal|nasal)`).MatchString(a.Text) {
 			t.Errorf("%q: no quadrants in words:\n%s", q, a.Text)
 		}
-		if bad := Verify(a.Text, rep, dataset.Labels{}, derivedValues(a)...); len(bad) > 0 {
+		if bad := Verify(a.Text, a.Grounded); len(bad) > 0 {
 			t.Errorf("%q: Verify flags %v:\n%s", q, bad, a.Text)
 		}
 	}

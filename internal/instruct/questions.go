@@ -287,14 +287,11 @@ var stage1Prompts = []string{
 }
 
 // Conversation is one built sample with the kinds asked and the turns
-// dropped because an answer quoted a number Verify could not find.
+// dropped because an answer quoted a number Verify could not ground.
 type Conversation struct {
 	Sample  Sample
 	Kinds   []Kind
-	Dropped []string // "kind: number"
-	// Derived are the numbers the engine derived from the Report in
-	// these answers (Verify's extra values), for re-checking a rewrite.
-	Derived []float64
+	Dropped []string // "kind: number, number"
 }
 
 // Stage1 builds the one-turn description of a record: the engine's
@@ -315,22 +312,28 @@ func Stage1(ctx context.Context, id, image, hash string, rep *report.Report, l d
 	if err != nil {
 		return Conversation{}, err
 	}
+	// The engine's overview is checked against its own grounded facts,
+	// the label sentences against the labels.
+	if bad := Verify(a.Text, a.Grounded); len(bad) > 0 {
+		return Conversation{}, fmt.Errorf("stage 1 %s answer quotes %s, not among its grounded values", KindOverview, strings.Join(bad, ", "))
+	}
 	text := a.Text
-	derived := derivedValues(a)
 	if ls := LabelSummary(l); ls != "" {
+		if bad := VerifyLabels(ls, l); len(bad) > 0 {
+			return Conversation{}, fmt.Errorf("stage 1 label summary quotes %s, not among the labels' values", strings.Join(bad, ", "))
+		}
 		text += " " + ls
 	}
-	c := Conversation{Kinds: []Kind{KindOverview}, Derived: derived}
-	if bad := Verify(text, rep, l, derived...); len(bad) > 0 {
-		return Conversation{}, fmt.Errorf("stage 1 description quotes numbers not in the report or labels: %v", bad)
-	}
+	c := Conversation{Kinds: []Kind{KindOverview}}
 	c.Sample = Sample{ID: id, Image: image, Conversations: []Message{{FromHuman, prompt}, {FromGPT, text}}}
 	return c, nil
 }
 
-// Stage2 builds the multi-turn conversation of a record from Plan. A
-// report answer that quotes a number Verify cannot find is dropped (and a
-// spare question asked instead); fewer than three turns left is an error.
+// Stage2 builds the multi-turn conversation of a record from Plan. An
+// answer that quotes a number its own provenance does not give (Verify:
+// the engine answer's grounded facts; VerifyLabels: the labels) is
+// dropped and listed as "kind: numbers" (and a spare question asked
+// instead); fewer than three turns left is an error.
 func Stage2(ctx context.Context, id, image, hash string, rep *report.Report, l dataset.Labels) (Conversation, error) {
 	chosen, spare := Plan(hash, Available(rep, l))
 	s, err := assistant.NewSession(nil, rep)
@@ -346,24 +349,24 @@ func Stage2(ctx context.Context, id, image, hash string, rep *report.Report, l d
 			break
 		}
 		var ans string
-		var derived []float64
+		var bad []string
 		if strings.HasPrefix(string(q.Kind), "label_") {
 			ans = labelAnswer(q.Kind, l)
+			bad = VerifyLabels(ans, l)
 			s.Conv.Turns = append(s.Conv.Turns, assistant.Turn{Role: assistant.User, Text: q.Text}, assistant.Turn{Role: assistant.Assistant, Text: ans})
 		} else {
 			a, err := s.Ask(ctx, q.Text)
 			if err != nil {
 				return Conversation{}, err
 			}
-			ans, derived = a.Text, derivedValues(a)
+			ans, bad = a.Text, Verify(a.Text, a.Grounded)
 		}
-		if bad := Verify(ans, rep, l, derived...); len(bad) > 0 {
+		if len(bad) > 0 {
 			c.Dropped = append(c.Dropped, string(q.Kind)+": "+strings.Join(bad, ", "))
 			continue
 		}
 		msgs = append(msgs, Message{FromHuman, q.Text}, Message{FromGPT, ans})
 		c.Kinds = append(c.Kinds, q.Kind)
-		c.Derived = append(c.Derived, derived...)
 	}
 	if len(msgs)/2 < 3 {
 		return Conversation{}, fmt.Errorf("only %d verified turns (dropped %v)", len(msgs)/2, c.Dropped)
@@ -371,16 +374,4 @@ func Stage2(ctx context.Context, id, image, hash string, rep *report.Report, l d
 	msgs[0].Value = ImageToken + "\n" + msgs[0].Value
 	c.Sample = Sample{ID: id, Image: image, Conversations: msgs}
 	return c, nil
-}
-
-// derivedValues are the numbers the engine computed from Report values
-// (their path starts with "derived:"), e.g. a distance in disc diameters.
-func derivedValues(a assistant.Answer) []float64 {
-	var out []float64
-	for _, v := range a.Grounded {
-		if f, ok := v.Value.(float64); ok && strings.HasPrefix(v.Path, "derived:") {
-			out = append(out, f)
-		}
-	}
-	return out
 }

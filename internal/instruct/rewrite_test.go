@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -102,7 +103,7 @@ func TestRewriter(t *testing.T) {
 					}
 				}
 			} else {
-				if m.Rewriter.Dropped != 4 || len(all) != 0 || !strings.Contains(m.Rewriter.DroppedSamples[0], "7") {
+				if m.Rewriter.Dropped != 4 || len(all) != 0 || !regexp.MustCompile(`: answer \d+ lost [\d. ]+, added [\d. ]*7`).MatchString(m.Rewriter.DroppedSamples[0]) {
 					t.Errorf("dropped %d %v, %d samples left; want all 4 dropped", m.Rewriter.Dropped, m.Rewriter.DroppedSamples, len(all))
 				}
 			}
@@ -119,5 +120,64 @@ func readJSONFile(t *testing.T, path string, v any) {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// rewriterFunc adapts a function to Rewriter.
+type rewriterFunc func(q, a string) string
+
+func (f rewriterFunc) Rewrite(_ context.Context, q, a string) (string, error) { return f(q, a), nil }
+
+// A paraphrase must carry exactly the answer's numbers: one changed,
+// added or dropped drops the sample, with the reason listed.
+func TestRewriteEntry(t *testing.T) {
+	const answer = "The vessel density is 0.0642 (6.42% of the field), 12.5 µm and 12.5 µm."
+	sample := func() *Sample {
+		return &Sample{ID: "x/1", Image: "x/1.png", Conversations: []Message{
+			{FromHuman, ImageToken + "\nWhat is the vessel density?"}, {FromGPT, answer},
+			{FromHuman, "Is this a fundus photo?"}, {FromGPT, "Yes."},
+		}}
+	}
+	for _, c := range []struct {
+		name    string
+		para    string // the first answer's paraphrase
+		dropped string // "" when kept
+	}{
+		{"same numbers", "In short: density 0.0642, i.e. 6.42%, both calibres 12.5 µm and 12.5 µm.", ""},
+		{"trailing zero", "In short: density 0.06420 (6.42%), 12.5 µm and 12.50 µm.", ""},
+		{"changed", "In short: density 0.0643 (6.42%), 12.5 µm and 12.5 µm.", "answer 1 lost 0.0642, added 0.0643"},
+		{"added", "In short: density 0.0642 (6.42%), 12.5 µm and 12.5 µm; usual is 0.05.", "answer 1 added 0.05"},
+		{"dropped", "In short: density 0.0642 (6.42%), 12.5 µm both.", "answer 1 lost 12.5"},
+		{"percentage as a fraction", "In short: density 0.0642 (0.0642 of the field), 12.5 µm and 12.5 µm.", "answer 1 lost 6.42%, added 0.0642"},
+		{"image token", "In short: " + ImageToken + " density 0.0642 (6.42%), 12.5 µm and 12.5 µm.", "answer 1 added " + ImageToken},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rw := rewriterFunc(func(q, a string) string {
+				if a == answer {
+					return c.para
+				}
+				return "Yes, it is."
+			})
+			e := &Entry{Stage1: sample(), Stage2: sample()}
+			if err := rewriteEntry(context.Background(), rw, e); err != nil {
+				t.Fatal(err)
+			}
+			if e.Rewrite.Answers != 4 {
+				t.Errorf("%d answers rewritten, want 4", e.Rewrite.Answers)
+			}
+			if c.dropped == "" {
+				if e.Stage1 == nil || e.Stage2 == nil || len(e.Rewrite.Dropped) != 0 {
+					t.Fatalf("dropped %v", e.Rewrite.Dropped)
+				}
+				if got := e.Stage2.Conversations[1].Value; got != c.para {
+					t.Errorf("answer %q, want the paraphrase", got)
+				}
+				return
+			}
+			want := []string{"stage1: " + c.dropped, "stage2: " + c.dropped}
+			if e.Stage1 != nil || e.Stage2 != nil || !reflect.DeepEqual(e.Rewrite.Dropped, want) {
+				t.Errorf("dropped %q, want %q", e.Rewrite.Dropped, want)
+			}
+		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -200,53 +199,19 @@ func assignSets(es []*Entry, eval []EvalPrint, cfg SplitConfig) ([]string, Split
 			bySHA[s] = i
 		}
 	}
-	// Near duplicates, all pairs (a few seconds for 40,000 images).
+	// Near duplicates, found through a multi-index of the pHashes
+	// (nearPairs), in (i, j) order.
 	prints := make([]*fprint, len(u))
+	shas := make([]string, len(u))
 	for i := range u {
 		if i < n {
 			prints[i] = parsePrint(es[i].PHash, es[i].Thumb)
 		} else {
 			prints[i] = parsePrint(eval[i-n].PHash, eval[i-n].Thumb)
 		}
+		shas[i] = sha(i)
 	}
-	// All pairs, the outer loop striped over the CPUs; the links are then
-	// made in (i, j) order, so the result does not depend on the workers.
-	type pair struct {
-		i, j int
-		ok   bool
-	}
-	nw := max(1, min(runtime.NumCPU(), len(u)/64))
-	found := make([][]pair, nw)
-	var wg sync.WaitGroup
-	for w := range nw {
-		wg.Go(func() {
-			for i := w; i < len(u); i += nw {
-				if prints[i] == nil {
-					continue
-				}
-				for j := i + 1; j < len(u); j++ {
-					if prints[j] == nil || sha(i) != "" && sha(i) == sha(j) {
-						continue
-					}
-					a, b := prints[i], prints[j]
-					if len(a.hashes) < len(b.hashes) {
-						a, b = b, a // compare a full print against the other's variants
-					}
-					if cand, ok := near(b, a, cfg); cand {
-						found[w] = append(found[w], pair{i, j, ok})
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-	var pairs []pair
-	for _, f := range found {
-		pairs = append(pairs, f...)
-	}
-	sort.Slice(pairs, func(a, b int) bool {
-		return pairs[a].i < pairs[b].i || pairs[a].i == pairs[b].i && pairs[a].j < pairs[b].j
-	})
+	pairs := nearPairs(prints, shas, cfg)
 	for _, p := range pairs {
 		if p.ok {
 			link(p.i, p.j, false)

@@ -140,8 +140,8 @@ func TestPHashShared(t *testing.T) {
 	}
 }
 
-// BenchmarkAssignSets: the all-pairs near-duplicate search on 10,000
-// random fingerprints (N²/2 pairs, eight variants each).
+// BenchmarkAssignSets: the whole assignment, its near-duplicate search
+// (nearPairs) on 10,000 random fingerprints of eight variants each.
 func BenchmarkAssignSets(b *testing.B) {
 	const n = 10000
 	var es []*Entry
