@@ -10,8 +10,9 @@ import (
 	"github.com/retinalgpt/retinalgpt/internal/assistant/intent"
 )
 
-// Builtin is the grounded responder: intent recognition, follow-up
-// resolution and registry lookups, no model weights and no network.
+// Builtin is the grounded responder: intent recognition (rules blended
+// with a small embedded linear classifier), follow-up resolution and
+// registry lookups; no network.
 type Builtin struct {
 	reg *Registry
 	rec *intent.Recognizer
@@ -22,7 +23,9 @@ func NewBuiltin(reg *Registry) *Builtin {
 	if reg == nil {
 		reg = DefaultRegistry()
 	}
-	return &Builtin{reg: reg, rec: intent.New(reg.Vocabulary())}
+	rec := intent.New(reg.Vocabulary())
+	rec.SetModel(intentModel(), intent.DefaultBlend)
+	return &Builtin{reg: reg, rec: rec}
 }
 
 // Recognize exposes the intent recognizer (for the question-set tests and

@@ -1,6 +1,8 @@
 // Package assistant answers questions about one analysed fundus photograph:
 // the conversation state, the Engine seam, and the built-in grounded
-// responder (the default engine: no weights, no network).
+// responder (the default engine: no network; its only weights are the
+// small intent classifier in intent_model.tsv, generated from the labelled
+// question sets).
 //
 // Everything an answer says about the photo comes from the Report, read as
 // a JSON document through the registry (registry.go): a table that maps
@@ -13,7 +15,8 @@
 // screening judgements, with their evidence and caveat), again through the
 // registry.
 //
-// Flow: question → intent.Recognizer (intent + slots) → resolved against
+// Flow: question → intent.Recognizer (rules + classifier: intent; rules:
+// slots) → resolved against
 // the previous turns (follow-ups) → registry lookups in the Report →
 // wording chosen deterministically from the turn number.
 //

@@ -167,6 +167,7 @@ func TestQuestionSets(t *testing.T) {
 	}
 }
 
-// blindFloor is just below the blind set's only measurement, taken after
-// the fifth round (see docs/assistant.md).
-const blindFloor = 0.81
+// blindFloor is just below the blind set's figure: 81.6% with the rules
+// after the fifth round, 87.1% with the learned fallback of the sixth
+// (see docs/assistant.md), so that regressions show.
+const blindFloor = 0.87

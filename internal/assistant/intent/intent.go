@@ -80,6 +80,13 @@ type Result struct {
 	// matched (for debugging and tests).
 	Tokens   []string `json:"-"`
 	Concepts []string `json:"-"`
+	// Rule is the intent the rules alone chose; Model the classifier's
+	// intent and Confidence its probability (empty and 0 without a
+	// model); Source is "model" when the classifier's intent was taken.
+	Rule       Intent  `json:"-"`
+	Model      Intent  `json:"-"`
+	Confidence float64 `json:"-"`
+	Source     string  `json:"-"`
 }
 
 // Recognizer maps questions to intents. It is safe for concurrent use.
@@ -88,6 +95,8 @@ type Recognizer struct {
 	known   map[string]bool     // every word of every phrase, and common words
 	byLen   map[int][]string    // known words by length, for correction
 	entries map[string]Entry    // concept → entry
+	model   *Model              // nil: the rules alone
+	blend   Blend
 }
 
 type phrase struct {
@@ -154,8 +163,24 @@ type match struct {
 	start, end int
 }
 
-// Recognize reads one question.
+// Recognize reads one question: the rules, then, with a model (SetModel),
+// the classifier where the Blend lets it decide.
 func (r *Recognizer) Recognize(text string) Result {
+	res := r.rules(text)
+	if r.model != nil {
+		res = r.blendWith(r.model, r.blend, res)
+	}
+	return res
+}
+
+// Rules reads one question with the rules alone.
+func (r *Recognizer) Rules(text string) Result { return r.rules(text) }
+
+// Combine applies a model to a Rules result as Recognize would with it
+// (for cross-validation).
+func (r *Recognizer) Combine(res Result, m *Model, b Blend) Result { return r.blendWith(m, b, res) }
+
+func (r *Recognizer) rules(text string) Result {
 	toks := tokenize(text)
 	for i, t := range toks {
 		toks[i] = r.correct(t)
@@ -182,6 +207,7 @@ func (r *Recognizer) Recognize(text string) Result {
 		res.Concepts = append(res.Concepts, m.concept)
 	}
 	res.Intent, res.Slots = r.decide(toks, ms)
+	res.Rule = res.Intent
 	return res
 }
 
