@@ -8,12 +8,16 @@ package eval
 // names (0/64/128/191/255 = 0..4 experts marked the pixel). The reference
 // masks are >= 2 of 4 experts (soft map >= 128, fundus.LoadMask's
 // threshold), as train/disccup/train.py scores its cross-validation.
+// The IDRiD layout (ROOT/images/ID.jpg, ROOT/OD/ID_OD.png or .tif: one
+// expert's disc mask, no cup, no labels) scores the disc alone, on a
+// camera the disc/cup model never saw.
 
 import (
 	"context"
 	"fmt"
 	"image"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,18 +31,27 @@ import (
 type DiscSample struct {
 	ID                    string
 	Image                 string // path of the photo
-	ODSoftmap, CupSoftmap string // paths of the expert soft maps
+	ODSoftmap, CupSoftmap string // paths of the expert soft maps; CupSoftmap "" = no cup reference
 	Glaucoma              bool
+	Labelled              bool       // Glaucoma and CDRMean are known
 	CDRMean               float64    // mean of the experts' vertical CDRs
 	Centre                disc.Point // labelled disc centre, photo pixels
 	HasCentre             bool
 }
 
-// OpenDiscSet reads ROOT/labels.csv in the layout of
-// ../shared/datasets/drishti_gs1. dataset must be "drishti".
+// DiscDatasets are the layouts OpenDiscSet reads.
+var DiscDatasets = []string{"drishti", "idrid"}
+
+// OpenDiscSet reads a disc dataset: "drishti", ROOT/labels.csv in the
+// layout of ../shared/datasets/drishti_gs1; "idrid", the photos and optic
+// disc masks in the layout of ../shared/datasets/idrid/segmentation.
 func OpenDiscSet(dataset, root string) ([]DiscSample, error) {
-	if dataset != "drishti" {
-		return nil, fmt.Errorf("disc dataset %q: only drishti's layout is known", dataset)
+	switch dataset {
+	case "drishti":
+	case "idrid":
+		return openIDRiDDiscs(root)
+	default:
+		return nil, fmt.Errorf("disc dataset %q: the known layouts are %s", dataset, strings.Join(DiscDatasets, ", "))
 	}
 	path := filepath.Join(root, "labels.csv")
 	rows, err := readCSV(path, "image", "label", "cdr_mean", "od_softmap", "cup_softmap")
@@ -50,6 +63,7 @@ func OpenDiscSet(dataset, root string) ([]DiscSample, error) {
 		line := row.Line
 		name := row.Get("image")
 		s := DiscSample{
+			Labelled:   true,
 			ID:         strings.TrimSuffix(name, filepath.Ext(name)),
 			Image:      filepath.Join(root, "images", name),
 			ODSoftmap:  filepath.Join(root, row.Get("od_softmap")),
@@ -89,16 +103,17 @@ type DiscImage struct {
 	Glaucoma bool   `json:"glaucoma"`
 	Found    bool   `json:"found"`
 	Reason   string `json:"reason,omitempty"`
-	// DiscDice and CupDice are against the >= 2-of-4 masks; a disc not
-	// found scores 0 (nothing was reported).
-	DiscDice float64 `json:"disc_dice"`
-	CupDice  float64 `json:"cup_dice"`
+	// DiscDice and CupDice are against the >= 2-of-4 masks (IDRiD: its
+	// one expert's disc mask; no cup); a disc not found scores 0 (nothing
+	// was reported).
+	DiscDice float64  `json:"disc_dice"`
+	CupDice  *float64 `json:"cup_dice,omitempty"`
 	// VCDR is the predicted vertical CDR (absent when not found),
 	// VCDRExperts the mean of the experts' CDRs (labels.csv cdr_mean),
 	// VCDRReference that of the >= 2-of-4 masks.
 	VCDR          *float64 `json:"vcdr,omitempty"`
-	VCDRExperts   float64  `json:"vcdr_experts"`
-	VCDRReference float64  `json:"vcdr_reference_mask"`
+	VCDRExperts   *float64 `json:"vcdr_experts,omitempty"`
+	VCDRReference *float64 `json:"vcdr_reference_mask,omitempty"`
 	// LocatorErrorPx is the distance from the located disc centre to the
 	// labelled one (absent without a label), LocatorErrorR the same in
 	// reference disc radii (equivalent radius of the >= 2-of-4 disc).
@@ -118,7 +133,7 @@ type DiscReport struct {
 	// DiscDice and CupDice are means over all images (not found = 0);
 	// the _found means are over the found ones only.
 	DiscDice      float64  `json:"disc_dice"`
-	CupDice       float64  `json:"cup_dice"`
+	CupDice       *float64 `json:"cup_dice,omitempty"`
 	DiscDiceFound *float64 `json:"disc_dice_found,omitempty"`
 	CupDiceFound  *float64 `json:"cup_dice_found,omitempty"`
 	// VCDRMAE, VCDRBias (predicted - experts' mean) and GlaucomaAUC (the
@@ -129,7 +144,7 @@ type DiscReport struct {
 	GlaucomaAUC *float64 `json:"glaucoma_auc,omitempty"`
 	// The same for the >= 2-of-4 masks themselves and for the experts'
 	// mean CDR: the ceiling of this protocol.
-	ReferenceVCDRMAE     float64  `json:"reference_mask_vcdr_mae"`
+	ReferenceVCDRMAE     *float64 `json:"reference_mask_vcdr_mae,omitempty"`
 	ReferenceGlaucomaAUC *float64 `json:"reference_mask_glaucoma_auc,omitempty"`
 	ExpertsGlaucomaAUC   *float64 `json:"experts_glaucoma_auc,omitempty"`
 	// Locator disc-centre error against labels.csv, in the photos' pixels
@@ -160,26 +175,37 @@ func EvalDisc(ctx context.Context, dataset, root string, samples []DiscSample, f
 		if err != nil {
 			return nil, err
 		}
-		refCup, err := loadRef(s.CupSoftmap, img)
-		if err != nil {
-			return nil, err
+		var refCup *image.Gray
+		if s.CupSoftmap != "" {
+			if refCup, err = loadRef(s.CupSoftmap, img); err != nil {
+				return nil, err
+			}
 		}
 		t0 := time.Now()
 		lm, seg, err := fn(ctx, img)
 		if err != nil {
 			return nil, err
 		}
-		im := DiscImage{ID: s.ID, Glaucoma: s.Glaucoma, Found: seg.Found, Reason: seg.Reason, Seconds: time.Since(t0).Seconds(), VCDRExperts: s.CDRMean}
+		im := DiscImage{ID: s.ID, Glaucoma: s.Glaucoma, Found: seg.Found, Reason: seg.Reason, Seconds: time.Since(t0).Seconds()}
 		durations = append(durations, im.Seconds)
 		ref := disc.Measure(refDisc, refCup, disc.EyeUnknown)
-		im.VCDRReference = ref.VerticalCDR
+		if s.Labelled {
+			im.VCDRExperts = &s.CDRMean
+		}
+		var predDisc, predCup *image.Gray // nil: nothing reported
 		if seg.Found {
-			im.DiscDice, im.CupDice = dice(seg.Disc, refDisc), dice(seg.Cup, refCup)
-			v := seg.Measures.VerticalCDR
-			im.VCDR = &v
+			predDisc, predCup = seg.Disc, seg.Cup
 		} else {
 			rep.NotFound++
-			im.DiscDice, im.CupDice = dice(nil, refDisc), dice(nil, refCup)
+		}
+		im.DiscDice = dice(predDisc, refDisc)
+		if refCup != nil {
+			v, c := ref.VerticalCDR, dice(predCup, refCup)
+			im.VCDRReference, im.CupDice = &v, &c
+			if seg.Found {
+				p := seg.Measures.VerticalCDR
+				im.VCDR = &p
+			}
 		}
 		if s.HasCentre {
 			e := disc.Distance(lm.Disc.Point, s.Centre)
@@ -206,20 +232,34 @@ func EvalDisc(ctx context.Context, dataset, root string, samples []DiscSample, f
 
 func (rep *DiscReport) summarize(locErr []float64, within int) {
 	var found, refVCDR, expertVCDR []Scored
-	var discFound, cupFound, absErr, bias, refErr float64
+	var discFound, cupAll, cupFound, absErr, bias, refErr float64
+	nFound, nCup, nCupFound, nRef := 0, 0, 0, 0
 	for _, im := range rep.Images {
 		rep.DiscDice += im.DiscDice
-		rep.CupDice += im.CupDice
-		refErr += math.Abs(im.VCDRReference - im.VCDRExperts)
-		refVCDR = append(refVCDR, Scored{Score: float32(im.VCDRReference), Truth: im.Glaucoma})
-		expertVCDR = append(expertVCDR, Scored{Score: float32(im.VCDRExperts), Truth: im.Glaucoma})
+		if im.Found {
+			nFound++
+			discFound += im.DiscDice
+		}
+		if im.CupDice != nil {
+			nCup++
+			cupAll += *im.CupDice
+			if im.Found {
+				nCupFound++
+				cupFound += *im.CupDice
+			}
+		}
+		if im.VCDRExperts == nil || im.VCDRReference == nil {
+			continue
+		}
+		nRef++
+		refErr += math.Abs(*im.VCDRReference - *im.VCDRExperts)
+		refVCDR = append(refVCDR, Scored{Score: float32(*im.VCDRReference), Truth: im.Glaucoma})
+		expertVCDR = append(expertVCDR, Scored{Score: float32(*im.VCDRExperts), Truth: im.Glaucoma})
 		if im.VCDR == nil {
 			continue
 		}
-		discFound += im.DiscDice
-		cupFound += im.CupDice
-		absErr += math.Abs(*im.VCDR - im.VCDRExperts)
-		bias += *im.VCDR - im.VCDRExperts
+		absErr += math.Abs(*im.VCDR - *im.VCDRExperts)
+		bias += *im.VCDR - *im.VCDRExperts
 		found = append(found, Scored{Score: float32(*im.VCDR), Truth: im.Glaucoma})
 	}
 	n := float64(len(rep.Images))
@@ -227,12 +267,21 @@ func (rep *DiscReport) summarize(locErr []float64, within int) {
 		return
 	}
 	rep.DiscDice /= n
-	rep.CupDice /= n
-	rep.ReferenceVCDRMAE = refErr / n
-	rep.ReferenceGlaucomaAUC = finite(AUC(refVCDR))
-	rep.ExpertsGlaucomaAUC = finite(AUC(expertVCDR))
+	if nFound > 0 {
+		rep.DiscDiceFound = finite(discFound / float64(nFound))
+	}
+	if nCup > 0 {
+		rep.CupDice = finite(cupAll / float64(nCup))
+	}
+	if nCupFound > 0 {
+		rep.CupDiceFound = finite(cupFound / float64(nCupFound))
+	}
+	if nRef > 0 {
+		rep.ReferenceVCDRMAE = finite(refErr / float64(nRef))
+		rep.ReferenceGlaucomaAUC = finite(AUC(refVCDR))
+		rep.ExpertsGlaucomaAUC = finite(AUC(expertVCDR))
+	}
 	if k := float64(len(found)); k > 0 {
-		rep.DiscDiceFound, rep.CupDiceFound = finite(discFound/k), finite(cupFound/k)
 		rep.VCDRMAE, rep.VCDRBias = finite(absErr/k), finite(bias/k)
 		rep.GlaucomaAUC = finite(AUC(found))
 	}
@@ -292,4 +341,43 @@ func dice(pred, ref *image.Gray) float64 {
 		return 1
 	}
 	return 2 * float64(both) / float64(a+b)
+}
+
+// openIDRiDDiscs lists ROOT/images/ID.{jpg,png,tif} with its disc mask
+// ROOT/OD/ID_OD.{png,tif} (IDRiD's segmentation set: one expert's disc,
+// no cup, no glaucoma label). A photo without a mask is an error: every
+// photo of that set has one.
+func openIDRiDDiscs(root string) ([]DiscSample, error) {
+	photos, err := filepath.Glob(filepath.Join(root, "images", "*"))
+	if err != nil {
+		return nil, err
+	}
+	var out []DiscSample
+	for _, p := range photos {
+		ext := strings.ToLower(filepath.Ext(p))
+		if ext != ".jpg" && ext != ".jpeg" && ext != ".png" && ext != ".tif" && ext != ".tiff" {
+			continue
+		}
+		id := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
+		var mask string
+		for _, e := range []string{".png", ".tif", ".PNG", ".TIF"} {
+			if m := filepath.Join(root, "OD", id+"_OD"+e); isFile(m) {
+				mask = m
+				break
+			}
+		}
+		if mask == "" {
+			return nil, fmt.Errorf("%s: no disc mask %s", p, filepath.Join(root, "OD", id+"_OD.png"))
+		}
+		out = append(out, DiscSample{ID: id, Image: p, ODSoftmap: mask})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no photos", filepath.Join(root, "images"))
+	}
+	return out, nil
+}
+
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
 }

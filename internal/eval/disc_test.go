@@ -133,7 +133,7 @@ func TestEvalDisc(t *testing.T) {
 	// Cup radii 2, 4, 6 of a radius-10 disc: 20 rows; cups 4, 8, 12 rows.
 	for i, want := range []float64{0.2, 0.4, 0.6} {
 		im := rep.Images[i]
-		if im.VCDR == nil || math.Abs(*im.VCDR-want) > 1e-12 || math.Abs(im.VCDRReference-want) > 1e-12 {
+		if im.VCDR == nil || im.VCDRReference == nil || math.Abs(*im.VCDR-want) > 1e-12 || math.Abs(*im.VCDRReference-want) > 1e-12 {
 			t.Errorf("%s: vCDR %v reference %v, want %v", im.ID, im.VCDR, im.VCDRReference, want)
 		}
 	}
@@ -173,5 +173,68 @@ func TestOpenDiscSetErrors(t *testing.T) {
 				t.Fatal("no error")
 			}
 		})
+	}
+}
+
+func TestEvalDiscIDRiDLayout(t *testing.T) {
+	// The Drishti fixture's photos and disc maps, laid out as IDRiD's
+	// segmentation set: images/ID.png, OD/ID_OD.png; no cup, no labels.
+	src := writeDiscSet(t, 3)
+	drishti, err := OpenDiscSet("drishti", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	for _, d := range []string{"images", "OD"} {
+		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp := func(from, to string) {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range drishti {
+		cp(s.Image, filepath.Join(root, "images", s.ID+".png"))
+		cp(s.ODSoftmap, filepath.Join(root, "OD", s.ID+"_OD.png"))
+	}
+	set, err := OpenDiscSet("idrid", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set) != 3 || set[0].CupSoftmap != "" || set[0].Labelled {
+		t.Fatalf("set %+v", set)
+	}
+	calls := 0
+	fn := func(_ context.Context, img *fundus.Image) (disc.Result, *disc.Segmentation, error) {
+		s := set[calls]
+		calls++
+		if calls == len(set) {
+			return disc.Result{}, &disc.Segmentation{Reason: "low confidence"}, nil
+		}
+		d, _ := loadRef(s.ODSoftmap, img)
+		return disc.Result{}, &disc.Segmentation{Found: true, Disc: d, Measures: disc.Measure(d, nil, disc.EyeUnknown)}, nil
+	}
+	rep, err := EvalDisc(context.Background(), "idrid", root, set, fn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(rep.DiscDice-2.0/3) > 1e-12 || rep.DiscDiceFound == nil || *rep.DiscDiceFound != 1 || rep.NotFound != 1 {
+		t.Errorf("disc Dice %v (found %v), not found %d", rep.DiscDice, rep.DiscDiceFound, rep.NotFound)
+	}
+	if rep.CupDice != nil || rep.CupDiceFound != nil || rep.VCDRMAE != nil || rep.ReferenceVCDRMAE != nil || rep.GlaucomaAUC != nil || rep.Images[0].CupDice != nil {
+		t.Errorf("cup or CDR figures without a cup reference: %+v", rep)
+	}
+	// A photo without its disc mask is an error, naming the file.
+	if err := os.Remove(filepath.Join(root, "OD", set[1].ID+"_OD.png")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenDiscSet("idrid", root); err == nil || !strings.Contains(err.Error(), set[1].ID) {
+		t.Errorf("missing mask: error %v", err)
 	}
 }
