@@ -837,15 +837,7 @@ func (w *writer) explain(s intent.Slots) {
 
 func (w *writer) nextSteps() {
 	w.say("I can't give medical advice: this analysis is a research measurement, not a diagnosis, and RetinalGPT is not a medical device.")
-	var flags []string
-	for i := range w.b.reg.Measures {
-		m := &w.b.reg.Measures[i]
-		if f := w.flag(m); f != "" {
-			flags = append(flags, f)
-			w.values = append(w.values, Value{Measure: m.Key, Path: m.FieldsAt(Scope{})[0].Path, Value: mustLookup(w.doc, m.FieldsAt(Scope{})[0].Path)})
-		}
-	}
-	if len(flags) > 0 {
+	if flags := w.flags(); len(flags) > 0 {
 		w.say("Points worth showing an optometrist or ophthalmologist: %s.", strings.Join(flags, "; "))
 	} else {
 		w.say("None of the measures it made crossed a published warning threshold.")
@@ -1086,11 +1078,16 @@ func (w *writer) diagnosesCaveat() {
 	}
 }
 
+// flags are the measures past a published warning threshold, worded;
+// each one's value is recorded as grounding the answer that quotes it.
 func (w *writer) flags() []string {
 	var out []string
 	for i := range w.b.reg.Measures {
-		if f := w.flag(&w.b.reg.Measures[i]); f != "" {
+		m := &w.b.reg.Measures[i]
+		if f := w.flag(m); f != "" {
 			out = append(out, f)
+			p := m.FieldsAt(Scope{})[0].Path
+			w.values = append(w.values, Value{Measure: m.Key, Path: p, Value: mustLookup(w.doc, p)})
 		}
 	}
 	return out
