@@ -41,7 +41,9 @@ var intentModel = sync.OnceValue(func() *intent.Model {
 // IntentTrainingSets are the labelled question sets (test data, in
 // testdata/, relative to this package) the shipped intent classifier is
 // trained on. They are read by the generator and the tests, not embedded.
-// The blind set, questions_blind5.tsv, is never among them.
+// The blind sets, questions_blind5.tsv and questions_blind6.tsv, are
+// never among them. questions_train2.tsv was written for this classifier
+// by a writer who never saw the code, and the rules were not tuned on it.
 var IntentTrainingSets = []string{
 	"testdata/questions.tsv",
 	"testdata/questions_holdout.tsv",
@@ -49,6 +51,7 @@ var IntentTrainingSets = []string{
 	"testdata/questions_blind2.tsv",
 	"testdata/questions_blind3.tsv",
 	"testdata/questions_blind4.tsv",
+	"testdata/questions_train2.tsv",
 }
 
 // LoadIntentExamples reads IntentTrainingSets from the package directory
