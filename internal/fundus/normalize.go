@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"runtime"
+	"sync"
 
 	"golang.org/x/image/draw"
 	"golang.org/x/image/math/f64"
@@ -99,7 +101,7 @@ func resample(src *image.NRGBA, fov FOV, size int) *Normalized {
 		1 / t.Scale, 0, -t.OffsetX / t.Scale,
 		0, 1 / t.Scale, -t.OffsetY / t.Scale,
 	}
-	draw.CatmullRom.Transform(rgba, s2d, src, src.Rect, draw.Src, nil)
+	transformBands(rgba, s2d, src, runtime.GOMAXPROCS(0))
 	dst := opaqueBlack(size)
 	for y := range size {
 		_, oy := t.ToOriginal(0, float64(y)+0.5)
@@ -126,6 +128,23 @@ func resample(src *image.NRGBA, fov FOV, size int) *Normalized {
 		}
 	}
 	return &Normalized{Image: dst, Size: size, Transform: t}
+}
+
+// transformBands is draw.CatmullRom.Transform of src into dst split into
+// up to n bands of rows drawn at once. Each destination pixel depends only
+// on its own coordinates, so the result is the same as one call's; the
+// resampling from a full-size photo is the largest single-threaded step
+// of an analysis (~190 ms per analysis size for a 2144-wide photo).
+func transformBands(dst *image.RGBA, s2d f64.Aff3, src *image.NRGBA, n int) {
+	h := dst.Rect.Dy()
+	n = max(1, min(n, 8, h/64))
+	var wg sync.WaitGroup
+	for k := range n {
+		y0, y1 := dst.Rect.Min.Y+k*h/n, dst.Rect.Min.Y+(k+1)*h/n
+		band := dst.SubImage(image.Rect(dst.Rect.Min.X, y0, dst.Rect.Max.X, y1)).(*image.RGBA)
+		wg.Go(func() { draw.CatmullRom.Transform(band, s2d, src, src.Rect, draw.Src, nil) })
+	}
+	wg.Wait()
 }
 
 func opaqueBlack(side int) *image.NRGBA {
