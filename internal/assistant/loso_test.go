@@ -125,7 +125,7 @@ func TestIntentSweep(t *testing.T) {
 	sets := loadTrainingSets(t)
 	var blends []intent.Blend
 	for _, f := range []float64{0, 0.1, 0.2, 0.3, 0.4, 0.5, 2} {
-		for _, o := range []float64{0.8, 0.9, 0.95, 0.98, 2} {
+		for _, o := range []float64{0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 2} {
 			blends = append(blends, intent.Blend{Fallback: f, Override: o})
 		}
 	}
