@@ -12,7 +12,7 @@
 //
 // Fails (exit 1) on any page error, a hidden element shown, or a missing
 // result. Screenshots go to SHOTDIR.
-const puppeteer = require('puppeteer-core');
+const {chromium: playwright} = require('playwright-core');
 
 const [url, photo, shots, mode = 'full'] = process.argv.slice(2);
 const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -20,12 +20,12 @@ const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
 // lastAnswer waits for the n-th message to be a finished assistant answer
 // matching re.
 async function ask(page, question, re, n) {
-  await page.type('#question', question);
+  await page.fill('#question', question);
   await page.click('#send');
-  await page.waitForFunction((src, n) => {
+  await page.waitForFunction(([src, n]) => {
     const m = document.querySelectorAll('#messages li');
     return m.length >= n && !m[n - 1].hasAttribute('aria-busy') && new RegExp(src).test(m[n - 1].innerText);
-  }, {timeout: 30000}, re.source, n);
+  }, [re.source, n], {timeout: 30000});
 }
 
 // marks returns the highlight groups drawn over the photo.
@@ -35,24 +35,23 @@ function marks(page) {
 
 async function upload(page, errors, w) {
   if (await page.$eval('#controls', (e) => e.offsetParent !== null)) errors.push(`${w}px: overlay controls visible before a photo`);
-  const input = await page.$('#file');
-  await input.uploadFile(photo);
-  await page.waitForFunction(() => !document.querySelector('#findings').hidden && document.querySelector('#photo').naturalWidth > 0, {timeout: 60000});
+  await page.setInputFiles('#file', photo);
+  await page.waitForFunction(() => !document.querySelector('#findings').hidden && document.querySelector('#photo').naturalWidth > 0, null, {timeout: 60000});
   if (await page.$eval('#drop', (e) => e.offsetParent !== null)) errors.push(`${w}px: drop zone still shown over the photo`);
   return page.$eval('#findings-body', (e) => e.innerText);
 }
 
 async function full(page, errors) {
   for (const [w, h] of [[1280, 900], [900, 1000]]) {
-    await page.setViewport({width: w, height: h});
-    await page.goto(url, {waitUntil: 'networkidle0'});
+    await page.setViewportSize({width: w, height: h});
+    await page.goto(url, {waitUntil: 'networkidle'});
     const findings = await upload(page, errors, w);
     for (const want of ['Vertical CDR', 'Fractal dimension']) {
       if (!findings.includes(want)) errors.push(`${w}px: findings lack "${want}"`);
     }
     const before = await page.$eval('#photo', (e) => e.src);
     await page.click('input[name=layer][value=zones]'); // a new overlay image replaces the old one
-    await page.waitForFunction((b) => document.querySelector('#photo').src !== b, {timeout: 20000}, before);
+    await page.waitForFunction((b) => document.querySelector('#photo').src !== b, before, {timeout: 20000});
     await page.click('input[name=layer][value=zones]'); // off again: the zone question turns it back on
     await ask(page, 'what is the cup to disc ratio?', /cup-to-disc ratio is \d/, 2);
     let m = await marks(page);
@@ -68,8 +67,8 @@ async function full(page, errors) {
 }
 
 async function findingsMode(page, errors) {
-  await page.setViewport({width: 1280, height: 900});
-  await page.goto(url, {waitUntil: 'networkidle0'});
+  await page.setViewportSize({width: 1280, height: 900});
+  await page.goto(url, {waitUntil: 'networkidle'});
   const findings = await upload(page, errors, 1280);
   for (const want of ['Findings (screening aid)', 'diabetic retinopathy: moderate NPDR', 'positive', 'probability 0.70 · threshold 0.45',
     '3 haemorrhages in the inferior temporal quadrant', '[lesions]', 'glaucoma: absent', 'vertical cup-to-disc ratio 0.71',
@@ -96,7 +95,7 @@ async function findingsMode(page, errors) {
 }
 
 (async () => {
-  const browser = await puppeteer.launch({executablePath: chromium, args: ['--no-sandbox', '--disable-gpu']});
+  const browser = await playwright.launch({executablePath: chromium, chromiumSandbox: false, args: ['--disable-gpu']});
   const errors = [];
   try {
     const page = await browser.newPage();

@@ -14,7 +14,7 @@ import (
 )
 
 // TestWebAppInBrowser drives the web app in a real Chromium through
-// e2e/webapp.js (puppeteer-core): upload the bundled sample, wait for the
+// e2e/webapp.js (playwright-core): upload the bundled sample, wait for the
 // findings, toggle a layer, ask a question and read the streamed answer,
 // check that the disc and zone B are highlighted on the image after
 // questions about them, at a laptop's width and at 900 px. It needs node,
@@ -49,7 +49,7 @@ func TestWebAppFindingsInBrowser(t *testing.T) {
 	runWebApp(t, node, chromium, root, ts.URL, "findings")
 }
 
-// browserTools finds node, Chromium and puppeteer-core, or skips.
+// browserTools finds node, Chromium and playwright-core, or skips.
 func browserTools(t *testing.T) (node, chromium, root string) {
 	t.Helper()
 	root, _ = filepath.Abs("../..")
@@ -64,7 +64,7 @@ func browserTools(t *testing.T) (node, chromium, root string) {
 		missing = "node"
 	case !exists(chromium):
 		missing = chromium
-	case !exists(filepath.Join(root, "e2e", "node_modules", "puppeteer-core")):
+	case !exists(filepath.Join(root, "e2e", "node_modules", "playwright-core")):
 		missing = "e2e/node_modules (npm ci --prefix e2e)"
 	}
 	if missing != "" {
