@@ -81,7 +81,9 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 DATA = os.path.join(os.path.dirname(REPO), "shared", "datasets")
-WORK = os.path.join(REPO, "train", "data", "diagnose")
+# RETINALGPT_DIAGNOSE_WORK runs an experiment in another folder (with
+# links to this one's inputs: all.u8, list.txt, quality.csv, *.jsonl).
+WORK = os.environ.get("RETINALGPT_DIAGNOSE_WORK") or os.path.join(REPO, "train", "data", "diagnose")
 MEAN = [0.45, 0.28, 0.16]
 STD = [0.30, 0.20, 0.13]
 NOUT = 11
@@ -1001,7 +1003,9 @@ def main():
         dme_stack(args, say); return
     src, names, lab, ok = labels()
     pix = load_pixels(args.size)
-    fold, dup = folds(src, names, lab, pix)
+    # Folds come from the 128-pixel copies whatever the training size, so
+    # that models of different sizes are scored on the same folds.
+    fold, dup = folds(src, names, lab, pix if args.size == 128 else load_pixels(128))
     say(f"{len(src)} photos, {int((~ok).sum())} without FOV, {dup} in near-duplicate groups; fold sizes {np.bincount(fold).tolist()}")
     if args.fold == "all":
         idx = np.nonzero(ok)[0]
