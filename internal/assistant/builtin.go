@@ -11,7 +11,8 @@ import (
 )
 
 // Builtin is the grounded responder: intent recognition (rules blended
-// with a small embedded linear classifier), follow-up resolution and
+// with a small embedded linear classifier; slots the rules miss filled by
+// embedded slot classifiers), follow-up resolution and
 // registry lookups; no network.
 type Builtin struct {
 	reg *Registry
@@ -25,6 +26,7 @@ func NewBuiltin(reg *Registry) *Builtin {
 	}
 	rec := intent.New(reg.Vocabulary())
 	rec.SetModel(intentModel(), intent.DefaultBlend)
+	rec.SetSlotModels(slotModels(), intent.DefaultSlotBlend)
 	return &Builtin{reg: reg, rec: rec}
 }
 

@@ -231,6 +231,10 @@ func TestAnswersQuoteOnlyReportNumbers(t *testing.T) {
 	qs = append(qs, readQuestions(t, "testdata/questions_blind2.tsv")...)
 	qs = append(qs, readQuestions(t, "testdata/questions_blind3.tsv")...)
 	qs = append(qs, readQuestions(t, "testdata/questions_blind4.tsv")...)
+	// The training sets: most of the slots the slot classifiers fill.
+	qs = append(qs, readQuestions(t, "testdata/questions_train2.tsv")...)
+	qs = append(qs, readQuestions(t, "testdata/questions_train3.tsv")...)
+	qs = append(qs, readQuestions(t, "testdata/questions_train4.tsv")...)
 	// drishti_report.json has a measure past its warning threshold (a
 	// large CDR), which disease and next-steps answers quote.
 	for _, name := range []string{"sample_report.json", "future_report.json", "drishti_report.json"} {

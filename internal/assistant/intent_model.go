@@ -15,7 +15,8 @@ import (
 // regression over the recognizer's own reading of a question, trained on
 // the labelled question sets and blended with the rules (intent.Blend: it
 // decides where the rules fall back, and overrides them only when very
-// sure). Slots always come from the rules. See docs/assistant.md.
+// sure). Slots come from the rules, with the learned slot fallback of
+// slot_model.go where they miss. See docs/assistant.md.
 //
 // The weights are generated, not trained at start-up (extracting the
 // features of ~960 questions alone takes tens of milliseconds): after a
@@ -23,9 +24,11 @@ import (
 //
 //	go generate ./internal/assistant
 //
-// TestIntentModelUpToDate fails when intent_model.tsv is stale.
+// which also writes slot_model.tsv (the slot classifiers, slot_model.go).
+// TestIntentModelUpToDate fails when intent_model.tsv is stale,
+// TestSlotModelUpToDate when slot_model.tsv is.
 
-//go:generate go run ./internal/trainintent -o intent_model.tsv
+//go:generate go run ./internal/trainintent -o intent_model.tsv -slots slot_model.tsv
 
 //go:embed intent_model.tsv
 var intentModelText string

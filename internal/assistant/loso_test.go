@@ -206,6 +206,12 @@ func parseSweep(o intent.TrainOptions, spec string) (intent.TrainOptions, error)
 			o.Shape = f
 		case "rule":
 			o.RuleFeat = f
+		case "intent":
+			o.IntentFeat = f
+		case "slot":
+			o.SlotFeat = f
+		case "prune":
+			o.Prune = f
 		default:
 			return o, fmt.Errorf("unknown option %q", k)
 		}

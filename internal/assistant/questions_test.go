@@ -144,8 +144,8 @@ func TestQuestionSets(t *testing.T) {
 		{"second blind set (now tuned)", "testdata/questions_blind2.tsv", 70, 0.95, 0.90},
 		{"third blind set (now tuned)", "testdata/questions_blind3.tsv", 60, 0.95, 0.90},
 		{"fourth blind set (now tuned)", "testdata/questions_blind4.tsv", 150, 0.95, 0.90},
-		{"blind set", "testdata/questions_blind5.tsv", 150, blindFloor, 0},
-		{"seventh blind set", "testdata/questions_blind6.tsv", 200, blind6Floor, 0},
+		{"blind set", "testdata/questions_blind5.tsv", 150, blindFloor, blindSlotFloor},
+		{"seventh blind set", "testdata/questions_blind6.tsv", 200, blind6Floor, blindSlotFloor},
 	} {
 		t.Run(set.name, func(t *testing.T) {
 			qs := readQuestions(t, set.file)
@@ -172,7 +172,11 @@ func TestQuestionSets(t *testing.T) {
 // (blind5: 81.6% with the rules after the fifth round, then 87.1%, 91.0%
 // and, after the eighth, 94.5%; blind6: 82.9%, 88.8%, 95.2%; see
 // docs/assistant.md), so that regressions show.
+// blindSlotFloor is below both blind sets' slot accuracy with the
+// learned slot fallback of the ninth round (89.8% and 89.4%; 82.5% and
+// 81.0% from the rules alone).
 const (
-	blindFloor  = 0.94
-	blind6Floor = 0.95
+	blindFloor     = 0.94
+	blind6Floor    = 0.95
+	blindSlotFloor = 0.89
 )

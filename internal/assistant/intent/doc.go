@@ -18,8 +18,10 @@
 // character 3- to 5-grams, matched concepts), trained deterministically by
 // Recognizer.Train. With SetModel, Recognize lets it decide the intent
 // where the rules fell back (out of scope with no out-of-scope word, or the
-// overview as a guess) and override them only when very sure (Blend); the
-// slots always come from the rules.
+// overview as a guess) and override them only when very sure (Blend).
+// SlotModels (slots.go), trained the same way on the slot labels, fill a
+// slot the final intent's answer needs where the rules left it empty, and
+// replace a rule value only when very sure (SetSlotModels, SlotBlend).
 //
 // It imports only the standard library; it knows nothing of the Report.
 package intent

@@ -87,6 +87,9 @@ type Result struct {
 	Model      Intent  `json:"-"`
 	Confidence float64 `json:"-"`
 	Source     string  `json:"-"`
+	// SlotSource lists the kinds of slot the slot classifiers filled or
+	// replaced (empty: the slots are the rules').
+	SlotSource []string `json:"-"`
 }
 
 // Recognizer maps questions to intents. It is safe for concurrent use.
@@ -97,6 +100,9 @@ type Recognizer struct {
 	entries map[string]Entry    // concept → entry
 	model   *Model              // nil: the rules alone
 	blend   Blend
+	// The slot classifiers (nil: slots from the rules alone).
+	slotModels *SlotModels
+	slotBlend  SlotBlend
 }
 
 type phrase struct {
@@ -164,11 +170,15 @@ type match struct {
 }
 
 // Recognize reads one question: the rules, then, with a model (SetModel),
-// the classifier where the Blend lets it decide.
+// the classifier where the Blend lets it decide, then, with slot models
+// (SetSlotModels), the slot classifiers where the SlotBlend lets them.
 func (r *Recognizer) Recognize(text string) Result {
 	res := r.rules(text)
 	if r.model != nil {
 		res = r.blendWith(r.model, r.blend, res)
+	}
+	if r.slotModels != nil {
+		res = r.fillSlots(r.slotModels, r.slotBlend, res)
 	}
 	return res
 }

@@ -16,17 +16,19 @@ import (
 // The learned part of the recognizer: a multinomial logistic regression
 // over features of the recognizer's own reading of a question (its
 // corrected, stemmed tokens and the concepts it matched), trained from the
-// labelled question sets. It never fills a slot; Blend says when its intent
-// replaces the rules' one.
+// labelled question sets. Blend says when its intent replaces the rules'
+// one; the slot classifiers (slots.go), trained the same way, fill a slot
+// the rules left empty.
 
 // Example is one labelled question.
 type Example struct {
 	Text   string
 	Intent Intent
+	Slots  map[string]string // kind → value, as labelled ("measure" → "cdr_vertical"); nil: none
 }
 
 // ReadExamples reads a question set (intent TAB slots TAB question, '#'
-// comments and blank lines skipped); only the intent column is kept.
+// comments and blank lines skipped).
 func ReadExamples(r io.Reader) ([]Example, error) {
 	var out []Example
 	sc := bufio.NewScanner(r)
@@ -44,7 +46,18 @@ func ReadExamples(r io.Reader) ([]Example, error) {
 		if !slices.Contains(All, Intent(cols[0])) {
 			return nil, fmt.Errorf("line %d: unknown intent %q", n, cols[0])
 		}
-		out = append(out, Example{cols[2], Intent(cols[0])})
+		var slots map[string]string
+		if cols[1] != "-" {
+			slots = map[string]string{}
+			for _, kv := range strings.Split(cols[1], ",") {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok {
+					return nil, fmt.Errorf("line %d: bad slot %q", n, kv)
+				}
+				slots[k] = v
+			}
+		}
+		out = append(out, Example{cols[2], Intent(cols[0]), slots})
 	}
 	return out, sc.Err()
 }
@@ -62,19 +75,34 @@ type TrainOptions struct {
 	Concept  float64 // the recognizer's concepts (cues, entries, their kinds and intents)
 	Shape    float64 // length, first word, slots present
 	RuleFeat float64 // the rules' own intent as a feature (0: the classifier stays independent of the rules)
+	// For the slot classifiers only (0 for the intent classifier):
+	IntentFeat float64 // the question's intent (labelled in training, the final one when used)
+	SlotFeat   float64 // the rules' slot values
+	Prune      float64 // weights below it are dropped (0: pruneBelow)
 }
 
 // DefaultTrainOptions are the shipped hyper-parameters.
 var DefaultTrainOptions = TrainOptions{Epochs: 30, Rate: 0.2, L2: 1e-5, CharMin: 2, Word: 1, Bigram: 0.7, Char: 1, Concept: 1, Shape: 0.5}
 
 func (o TrainOptions) String() string {
-	return fmt.Sprintf("epochs=%d rate=%g l2=%g charmin=%d word=%g bigram=%g char=%g concept=%g shape=%g rule=%g",
+	s := fmt.Sprintf("epochs=%d rate=%g l2=%g charmin=%d word=%g bigram=%g char=%g concept=%g shape=%g rule=%g",
 		o.Epochs, o.Rate, o.L2, o.CharMin, o.Word, o.Bigram, o.Char, o.Concept, o.Shape, o.RuleFeat)
+	if o.IntentFeat != 0 {
+		s += fmt.Sprintf(" intent=%g", o.IntentFeat)
+	}
+	if o.SlotFeat != 0 {
+		s += fmt.Sprintf(" slot=%g", o.SlotFeat)
+	}
+	if o.Prune != 0 {
+		s += fmt.Sprintf(" prune=%g", o.Prune)
+	}
+	return s
 }
 
-// Model is a trained classifier: per feature, one weight per intent.
+// Model is a trained classifier: per feature, one weight per class (the
+// intents, or a slot's values and "none").
 type Model struct {
-	Classes []Intent
+	Classes []string
 	Options TrainOptions
 	Data    string // SHA-256 of the training examples (see DataHash)
 	index   map[string]int
@@ -188,6 +216,22 @@ func (r *Recognizer) features(res Result, o TrainOptions) []feature {
 	if o.RuleFeat > 0 {
 		group(o.RuleFeat, []string{"rule:" + string(res.Rule)})
 	}
+	if o.IntentFeat > 0 {
+		group(o.IntentFeat, []string{"in:" + string(res.Intent)})
+	}
+	if o.SlotFeat > 0 {
+		s := res.Slots
+		var ns []string
+		for _, kv := range [][2]string{{"measure", s.Measure}, {"tree", s.Tree}, {"zone", s.Zone}, {"lesion", s.Lesion}, {"disease", s.Disease}, {"term", s.Term}} {
+			if kv[1] != "" {
+				ns = append(ns, "s:"+kv[0]+"="+kv[1])
+			}
+		}
+		if len(ns) == 0 {
+			ns = append(ns, "s:none")
+		}
+		group(o.SlotFeat, ns)
+	}
 	return out
 }
 
@@ -199,16 +243,30 @@ type sparse struct {
 // Train fits a Model to labelled questions, deterministically: the same
 // examples and options give the same weights.
 func (r *Recognizer) Train(exs []Example, o TrainOptions) *Model {
-	m := &Model{Classes: slices.Clone(All), Options: o, Data: DataHash(exs), index: map[string]int{}}
-	K := len(m.Classes)
+	feats := make([][]feature, len(exs))
+	labels := make([]int, len(exs))
 	cls := map[Intent]int{}
-	for i, c := range m.Classes {
+	for i, c := range All {
 		cls[c] = i
 	}
-	feats := make([][]feature, len(exs))
-	charDF := map[string]int{}
 	for i, e := range exs {
 		feats[i] = r.features(r.rules(e.Text), o)
+		labels[i] = cls[e.Intent]
+	}
+	classes := make([]string, len(All))
+	for i, c := range All {
+		classes[i] = string(c)
+	}
+	return fit(feats, labels, classes, o, DataHash(exs))
+}
+
+// fit trains a multinomial logistic regression on feature lists and class
+// indices (AdaGrad, a fixed shuffle: deterministic).
+func fit(feats [][]feature, labels []int, classes []string, o TrainOptions, data string) *Model {
+	m := &Model{Classes: classes, Options: o, Data: data, index: map[string]int{}}
+	K := len(m.Classes)
+	charDF := map[string]int{}
+	for i := range feats {
 		for _, f := range feats[i] {
 			if strings.HasPrefix(f.name, "c:") {
 				charDF[f.name]++
@@ -216,8 +274,8 @@ func (r *Recognizer) Train(exs []Example, o TrainOptions) *Model {
 		}
 	}
 	// The feature index, in order of first appearance (deterministic).
-	xs := make([]sparse, len(exs))
-	for i := range exs {
+	xs := make([]sparse, len(feats))
+	for i := range feats {
 		for _, f := range feats[i] {
 			if strings.HasPrefix(f.name, "c:") && charDF[f.name] < o.CharMin {
 				continue
@@ -237,7 +295,7 @@ func (r *Recognizer) Train(exs []Example, o TrainOptions) *Model {
 	b := make([]float64, K)
 	bg2 := make([]float64, K)
 	p := make([]float64, K)
-	order := make([]int, len(exs))
+	order := make([]int, len(feats))
 	for i := range order {
 		order[i] = i
 	}
@@ -253,7 +311,7 @@ func (r *Recognizer) Train(exs []Example, o TrainOptions) *Model {
 		}
 		for _, n := range order {
 			x := xs[n]
-			y := cls[exs[n].Intent]
+			y := labels[n]
 			scores(w, b, K, x, p)
 			softmax(p)
 			for k := 0; k < K; k++ {
@@ -281,10 +339,21 @@ func (r *Recognizer) Train(exs []Example, o TrainOptions) *Model {
 	}
 	m.index = map[string]int{}
 	for j, f := range names {
+		if o.Prune > 0 {
+			// Adding a constant to all of a feature's weights leaves the
+			// probabilities as they are (softmax is shift-invariant):
+			// centring the row on its median zeroes most weights of a
+			// model with many classes, which pruning then drops.
+			med := slices.Clone(w[j*K : j*K+K])
+			slices.Sort(med)
+			for k := 0; k < K; k++ {
+				w[j*K+k] -= med[K/2]
+			}
+		}
 		row := make([]float32, K)
 		keep := false
 		for k := range row {
-			row[k] = quantize(w[j*K+k])
+			row[k] = quantize(w[j*K+k], o.Prune)
 			keep = keep || row[k] != 0
 		}
 		if keep {
@@ -294,15 +363,15 @@ func (r *Recognizer) Train(exs []Example, o TrainOptions) *Model {
 	}
 	m.bias = make([]float32, K)
 	for i, v := range b {
-		m.bias[i] = quantize(v)
+		m.bias[i] = quantize(v, 0)
 	}
 	return m
 }
 
 const pruneBelow = 2e-3
 
-func quantize(v float64) float32 {
-	if math.Abs(v) < pruneBelow {
+func quantize(v, prune float64) float32 {
+	if math.Abs(v) < max(prune, pruneBelow) {
 		return 0
 	}
 	f, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 32), 32)
@@ -399,7 +468,7 @@ func (r *Recognizer) blendWith(m *Model, b Blend, res Result) Result {
 			best = k
 		}
 	}
-	res.Model, res.Confidence = m.Classes[best], p[best]
+	res.Model, res.Confidence = Intent(m.Classes[best]), p[best]
 	in := res.Rule
 	switch {
 	case in == res.Model:
@@ -456,6 +525,12 @@ func adaptSlots(in Intent, s Slots, concepts []string) Slots {
 // WriteTo writes the model as text: a header, then one line per feature
 // with a weight per class, sorted by feature.
 func (m *Model) WriteTo(w io.Writer) (int64, error) {
+	return m.write(w, "# intent classifier: multinomial logistic regression; generated by go generate in internal/assistant (internal/trainintent); do not edit\n", false)
+}
+
+// write writes the model after a first line (none when empty); sparse:
+// each feature's nonzero weights only, as class index:weight.
+func (m *Model) write(w io.Writer, first string, sparse bool) (int64, error) {
 	bw := bufio.NewWriter(w)
 	var n int64
 	put := func(format string, args ...any) {
@@ -463,14 +538,10 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 		n += int64(k)
 	}
 	K := len(m.Classes)
-	put("# intent classifier: multinomial logistic regression; generated by go generate in internal/assistant (internal/trainintent); do not edit\n")
+	put("%s", first)
 	put("data\t%s\n", m.Data)
 	put("options\t%s\n", m.Options)
-	cs := make([]string, K)
-	for i, c := range m.Classes {
-		cs[i] = string(c)
-	}
-	put("classes\t%s\n", strings.Join(cs, "\t"))
+	put("classes\t%s\n", strings.Join(m.Classes, "\t"))
 	put("bias")
 	for _, v := range m.bias {
 		put("\t%s", fmtWeight(v))
@@ -485,8 +556,13 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 		j := m.index[f]
 		row := m.w[j*K : j*K+K]
 		put("%s", strconv.Quote(f))
-		for _, v := range row {
-			put("\t%s", fmtWeight(v))
+		for k, v := range row {
+			switch {
+			case !sparse:
+				put("\t%s", fmtWeight(v))
+			case v != 0:
+				put("\t%d:%s", k, fmtWeight(v))
+			}
 		}
 		put("\n")
 	}
@@ -502,10 +578,33 @@ func fmtWeight(v float32) string {
 
 // ReadModel reads a model written by WriteTo.
 func ReadModel(rd io.Reader) (*Model, error) {
-	m := &Model{index: map[string]int{}}
-	sc := bufio.NewScanner(rd)
+	b, err := io.ReadAll(rd)
+	if err != nil {
+		return nil, err
+	}
+	text := string(b)
+	// One feature a line at most: room for all rows from the start.
+	lines := strings.Count(text, "\n") + 1
+	m := &Model{index: make(map[string]int, lines)}
+	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
 	n := 0
+	sparseFloats := func(cols []string) ([]float32, error) {
+		out := make([]float32, len(m.Classes))
+		for _, c := range cols {
+			ks, vs, _ := strings.Cut(c, ":")
+			k, err := strconv.Atoi(ks)
+			if err != nil || k < 0 || k >= len(out) {
+				return nil, fmt.Errorf("line %d: bad class index in %q", n, c)
+			}
+			v, err := strconv.ParseFloat(vs, 32)
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %v", n, err)
+			}
+			out[k] = float32(v)
+		}
+		return out, nil
+	}
 	floats := func(cols []string) ([]float32, error) {
 		if len(cols) != len(m.Classes) {
 			return nil, fmt.Errorf("line %d: %d weights for %d classes", n, len(cols), len(m.Classes))
@@ -538,8 +637,9 @@ func ReadModel(rd io.Reader) (*Model, error) {
 			m.Options = o
 		case "classes":
 			for _, c := range cols[1:] {
-				m.Classes = append(m.Classes, Intent(c))
+				m.Classes = append(m.Classes, c)
 			}
+			m.w = make([]float32, 0, lines*len(m.Classes))
 		case "bias":
 			b, err := floats(cols[1:])
 			if err != nil {
@@ -551,7 +651,12 @@ func ReadModel(rd io.Reader) (*Model, error) {
 			if err != nil {
 				return nil, fmt.Errorf("line %d: feature %s: %v", n, cols[0], err)
 			}
-			row, err := floats(cols[1:])
+			var row []float32
+			if len(cols) > 1 && strings.Contains(cols[1], ":") {
+				row, err = sparseFloats(cols[1:])
+			} else {
+				row, err = floats(cols[1:])
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -597,6 +702,12 @@ func parseOptions(s string) (TrainOptions, error) {
 			o.Shape = f
 		case "rule":
 			o.RuleFeat = f
+		case "intent":
+			o.IntentFeat = f
+		case "slot":
+			o.SlotFeat = f
+		case "prune":
+			o.Prune = f
 		default:
 			return o, fmt.Errorf("unknown option %q", k)
 		}
