@@ -179,44 +179,7 @@ func TestIntentSweep(t *testing.T) {
 }
 
 func parseSweep(o intent.TrainOptions, spec string) (intent.TrainOptions, error) {
-	for _, kv := range strings.Fields(spec) {
-		k, v, _ := strings.Cut(kv, "=")
-		var f float64
-		if _, err := fmt.Sscan(v, &f); err != nil {
-			return o, err
-		}
-		switch k {
-		case "epochs":
-			o.Epochs = int(f)
-		case "rate":
-			o.Rate = f
-		case "l2":
-			o.L2 = f
-		case "charmin":
-			o.CharMin = int(f)
-		case "word":
-			o.Word = f
-		case "bigram":
-			o.Bigram = f
-		case "char":
-			o.Char = f
-		case "concept":
-			o.Concept = f
-		case "shape":
-			o.Shape = f
-		case "rule":
-			o.RuleFeat = f
-		case "intent":
-			o.IntentFeat = f
-		case "slot":
-			o.SlotFeat = f
-		case "prune":
-			o.Prune = f
-		default:
-			return o, fmt.Errorf("unknown option %q", k)
-		}
-	}
-	return o, nil
+	return o.With(spec)
 }
 
 // The embedded weights are those the generator makes from the current

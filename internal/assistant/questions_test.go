@@ -70,19 +70,8 @@ func knownIntent(in intent.Intent) bool {
 }
 
 func slotValue(s intent.Slots, k string) string {
-	switch k {
-	case "measure":
-		return s.Measure
-	case "tree":
-		return s.Tree
-	case "zone":
-		return s.Zone
-	case "lesion":
-		return s.Lesion
-	case "disease":
-		return s.Disease
-	case "term":
-		return s.Term
+	if p := s.Field(k); p != nil {
+		return *p
 	}
 	return "?" + k
 }

@@ -28,28 +28,10 @@ type slotRow struct {
 }
 
 func slotString(s intent.Slots, k string) string {
-	if p := slotPtr(&s, k); p != nil {
+	if p := s.Field(k); p != nil {
 		return *p
 	}
 	return ""
-}
-
-func slotPtr(s *intent.Slots, k string) *string {
-	switch k {
-	case "measure":
-		return &s.Measure
-	case "tree":
-		return &s.Tree
-	case "zone":
-		return &s.Zone
-	case "lesion":
-		return &s.Lesion
-	case "disease":
-		return &s.Disease
-	case "term":
-		return &s.Term
-	}
-	return nil
 }
 
 // slotLeaveOneSetOut trains the intent classifier and the slot

@@ -674,8 +674,14 @@ func ReadModel(rd io.Reader) (*Model, error) {
 }
 
 func parseOptions(s string) (TrainOptions, error) {
-	var o TrainOptions
-	for _, kv := range strings.Fields(s) {
+	return TrainOptions{}.With(s)
+}
+
+// With returns o with the options written in spec changed: fields
+// "key=value" separated by spaces, keys as TrainOptions.String writes them
+// (the form the model file records and the sweeps take).
+func (o TrainOptions) With(spec string) (TrainOptions, error) {
+	for _, kv := range strings.Fields(spec) {
 		k, v, _ := strings.Cut(kv, "=")
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {

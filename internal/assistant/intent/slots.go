@@ -147,7 +147,9 @@ func slotNeeded(in Intent, kind string, s Slots) bool {
 	return false
 }
 
-func (s *Slots) ptr(kind string) *string {
+// Field is the slot of a kind ("measure", "lesion", "disease", "term",
+// "tree", "zone", as the question sets name them), nil for another kind.
+func (s *Slots) Field(kind string) *string {
 	switch kind {
 	case "measure":
 		return &s.Measure
@@ -196,7 +198,7 @@ func (r *Recognizer) fillSlots(sm *SlotModels, b SlotBlend, res Result) Result {
 		if !slotNeeded(res.Intent, kind, res.Slots) {
 			continue
 		}
-		cur := res.Slots.ptr(kind)
+		cur := res.Slots.Field(kind)
 		if *cur != "" && b.Override > 1 {
 			continue
 		}
