@@ -279,16 +279,11 @@ func runEvalAV(cmd *cobra.Command, f evalAVFlags) error {
 	if err != nil {
 		return err
 	}
-	rt, err := infer.Open(f.rt.config())
+	seg, closeAll, err := openSession(&f.rt, func(rt *infer.Runtime) (*vessels.AVSegmenter, error) { return vessels.NewAV(rt, m) })
 	if err != nil {
 		return err
 	}
-	defer rt.Close()
-	seg, err := vessels.NewAV(rt, m)
-	if err != nil {
-		return err
-	}
-	defer seg.Close()
+	defer closeAll()
 	predict := func(ctx context.Context, img *fundus.Image) ([]float32, []float32, error) {
 		av, err := seg.Segment(ctx, img.Pix)
 		if err != nil {

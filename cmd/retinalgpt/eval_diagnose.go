@@ -142,16 +142,11 @@ func runEvalDiagnose(cmd *cobra.Command, f evalDiagnoseFlags) error {
 	if err != nil {
 		return err
 	}
-	rt, err := infer.Open(f.rt.config())
+	cl, closeAll, err := openSession(&f.rt, func(rt *infer.Runtime) (*diagnose.Classifier, error) { return diagnose.NewClassifier(rt, m) })
 	if err != nil {
 		return err
 	}
-	defer rt.Close()
-	cl, err := diagnose.NewClassifier(rt, m)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
+	defer closeAll()
 	// The judgement reads the quality and disc sections (and, with
 	// --lesions, the whole analysis), measured by the analysis itself.
 	an, err := f.rt.analyzer()

@@ -129,16 +129,11 @@ func runEvalLesions(cmd *cobra.Command, f evalLesionFlags) error {
 	if err != nil {
 		return err
 	}
-	rt, err := infer.Open(f.rt.config())
+	det, closeAll, err := openSession(&f.rt, func(rt *infer.Runtime) (*lesions.Detector, error) { return lesions.New(rt, m) })
 	if err != nil {
 		return err
 	}
-	defer rt.Close()
-	det, err := lesions.New(rt, m)
-	if err != nil {
-		return err
-	}
-	defer det.Close()
+	defer closeAll()
 
 	stderr := cmd.ErrOrStderr()
 	progress := progressLine(stderr)

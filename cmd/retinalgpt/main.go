@@ -140,6 +140,22 @@ func (f *runtimeFlags) config() infer.Config {
 	return infer.Config{LibraryPath: f.lib, Threads: f.threads, LowMemory: f.lowMemory}
 }
 
+// openSession loads ONNX Runtime as the flags say and one model on it
+// (open makes the session: vessels.NewAV, lesions.New, …); closeAll
+// releases both. For the eval commands that need one model, not the
+// whole analysis.
+func openSession[S interface{ Close() error }](f *runtimeFlags, open func(*infer.Runtime) (S, error)) (s S, closeAll func(), err error) {
+	rt, err := infer.Open(f.config())
+	if err != nil {
+		return s, nil, err
+	}
+	if s, err = open(rt); err != nil {
+		rt.Close()
+		return s, nil, err
+	}
+	return s, func() { s.Close(); rt.Close() }, nil
+}
+
 // analyzer loads ONNX Runtime and every model as these flags say.
 func (f *runtimeFlags) analyzer() (*analysis.Analyzer, error) {
 	return analysis.New(analysis.Config{Runtime: f.config(), Version: softwareVersion()})
