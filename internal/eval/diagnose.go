@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -270,9 +269,6 @@ type DiagnoseReport struct {
 // and scores it. A photo fn fails on (no field of view, unreadable) is
 // listed in Failures and left out of the figures; cancellation stops it.
 func EvalDiagnose(ctx context.Context, root, layout, model string, samples []DiagnoseSample, fn DiagnoseFunc, workers int, progress func(done, total int)) (*DiagnoseReport, error) {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	start := time.Now()
 	verdicts := make([]DiagnoseVerdict, len(samples))
 	errs := make([]error, len(samples))
@@ -280,41 +276,23 @@ func EvalDiagnose(ctx context.Context, root, layout, model string, samples []Dia
 	var (
 		mu   sync.Mutex
 		done int
-		wg   sync.WaitGroup
 	)
-	next := make(chan int)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				t0 := time.Now()
-				var v DiagnoseVerdict
-				img, err := fundus.Load(samples[i].Image, fundus.Limits{})
-				if err == nil {
-					v, err = fn(ctx, img)
-				}
-				mu.Lock()
-				verdicts[i], errs[i], durations[i] = v, err, time.Since(t0).Seconds()
-				done++
-				if progress != nil {
-					progress(done, len(samples))
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-feed:
-	for i := range samples {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+	err := forEach(ctx, len(samples), workers, func(i int) {
+		t0 := time.Now()
+		var v DiagnoseVerdict
+		img, err := fundus.Load(samples[i].Image, fundus.Limits{})
+		if err == nil {
+			v, err = fn(ctx, img)
 		}
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		verdicts[i], errs[i], durations[i] = v, err, time.Since(t0).Seconds()
+		done++
+		if progress != nil {
+			progress(done, len(samples))
+		}
+	})
+	if err != nil {
 		return nil, err
 	}
 	rep := ScoreDiagnose(samples, verdicts, errs)

@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -114,9 +113,6 @@ type QualityReport struct {
 // and scores it. progress, if not nil, is called after each photo (from
 // one goroutine at a time).
 func EvalQuality(ctx context.Context, root string, samples []QualitySample, fn QualityFunc, workers int, progress func(done, total int)) (*QualityReport, error) {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	start := time.Now()
 	verdicts := make([]QualityVerdict, len(samples))
 	durations := make([]float64, len(samples))
@@ -124,46 +120,28 @@ func EvalQuality(ctx context.Context, root string, samples []QualitySample, fn Q
 		mu       sync.Mutex
 		firstErr error
 		done     int
-		wg       sync.WaitGroup
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	next := make(chan int)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				t0 := time.Now()
-				v, err := qualityOne(ctx, samples[i], fn)
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-					cancel()
-				}
-				verdicts[i], durations[i] = v, time.Since(t0).Seconds()
-				done++
-				if progress != nil && err == nil {
-					progress(done, len(samples))
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-feed:
-	for i := range samples {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+	err := forEach(ctx, len(samples), workers, func(i int) {
+		t0 := time.Now()
+		v, err := qualityOne(ctx, samples[i], fn)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil && firstErr == nil {
+			firstErr = err
+			cancel()
 		}
-	}
-	close(next)
-	wg.Wait()
+		verdicts[i], durations[i] = v, time.Since(t0).Seconds()
+		done++
+		if progress != nil && err == nil {
+			progress(done, len(samples))
+		}
+	})
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	if err := ctx.Err(); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	rep := scoreQuality(root, samples, verdicts)
