@@ -129,11 +129,25 @@ func (p *pool) get(id string) (*entry, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e, ok := p.byID[id]
-	if !ok {
+	if !ok || p.drop(e) {
 		return nil, errNotFound
 	}
 	p.lru.MoveToFront(e.elem)
 	return e, nil
+}
+
+// drop removes e from the cache when the store's age bound
+// (--store-max-age) has passed since its analysis, and reports whether it
+// did (p.mu held): the bound is a retention promise, which the memory
+// cache must keep too.
+func (p *pool) drop(e *entry) bool {
+	if p.store == nil || e.report == nil || !p.store.expired(e.report.CreatedAt) {
+		return false
+	}
+	p.lru.Remove(e.elem)
+	delete(p.byID, e.id)
+	p.bytes -= e.cost
+	return true
 }
 
 // analyze returns the analysis of data: from the cache, by joining the
@@ -200,7 +214,7 @@ func (p *pool) restore(ctx context.Context, a *storedAnalysis) (*entry, error) {
 func (p *pool) enqueue(ctx context.Context, c *call) (e *entry, created bool, err error) {
 	sha := c.sha
 	p.mu.Lock()
-	if e, ok := p.byID[sha[:16]]; ok && e.sha == sha {
+	if e, ok := p.byID[sha[:16]]; ok && e.sha == sha && !p.drop(e) {
 		p.lru.MoveToFront(e.elem)
 		p.mu.Unlock()
 		p.met.cacheHit()

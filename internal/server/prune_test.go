@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/retinalgpt/retinalgpt/internal/analysis"
+	"github.com/retinalgpt/retinalgpt/internal/fundus"
 	"github.com/retinalgpt/retinalgpt/internal/overlay"
 	"github.com/retinalgpt/retinalgpt/internal/report"
 )
@@ -354,5 +356,32 @@ func TestLayersRoundTrip(t *testing.T) {
 	// A photo of another size: refused, so the caller analyses again.
 	if _, err := decodeLayers(data, image.Rect(0, 0, 30, 30)); !errors.Is(err, errBadLayers) {
 		t.Errorf("layers for another photo size: %v", err)
+	}
+}
+
+// An analysis older than --store-max-age is no longer answered from the
+// memory cache either: the age bound is a retention promise.
+func TestCacheKeepsStoreMaxAge(t *testing.T) {
+	st, err := OpenStore(t.TempDir(), StoreConfig{MaxAge: time.Hour, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	st.now = func() time.Time { return clock }
+	p := newPool(1, 1, 8, 1<<20, time.Minute, analysis.Options{}, fundus.Limits{}, newMetrics())
+	defer p.close()
+	p.store = st
+	p.mu.Lock()
+	p.insert(&entry{id: "0123456789abcdef", sha: "0123456789abcdef" + strings.Repeat("0", 48), report: &report.Report{CreatedAt: clock}, cost: 100})
+	p.mu.Unlock()
+	if _, err := p.get("0123456789abcdef"); err != nil {
+		t.Fatalf("fresh entry: %v", err)
+	}
+	clock = clock.Add(2 * time.Hour)
+	if _, err := p.get("0123456789abcdef"); !errors.Is(err, errNotFound) {
+		t.Fatalf("expired entry: error %v, want not found", err)
+	}
+	if n, b := p.cacheStats(); n != 0 || b != 0 {
+		t.Errorf("cache after expiry: %d entries, %d bytes", n, b)
 	}
 }
