@@ -362,6 +362,19 @@ func progressLine(w io.Writer) func(done, total int, id string) {
 	}
 }
 
+// progressEvery is the progress of the parallel evaluations (no image
+// name: they finish out of order), written every n images and at the end.
+func progressEvery(w io.Writer, n int) func(done, total int) {
+	return func(done, total int) {
+		if done%n == 0 || done == total {
+			fmt.Fprintf(w, "\r[%d/%d]", done, total)
+			if done == total {
+				fmt.Fprintln(w)
+			}
+		}
+	}
+}
+
 // fovFootnote ends a table's timing line, explaining the * that marks
 // images whose field of view was detected because the folder had no mask.
 func fovFootnote(w io.Writer, detected bool) {

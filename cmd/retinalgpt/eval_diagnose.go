@@ -154,15 +154,7 @@ func runEvalDiagnose(cmd *cobra.Command, f evalDiagnoseFlags) error {
 		return err
 	}
 	defer an.Close()
-	stderr := cmd.ErrOrStderr()
-	rep, err := eval.EvalDiagnose(cmd.Context(), f.root, layout, m.Name+"@"+m.Version, samples, verdictFunc(cl, f.input == "crop", an, f.lesions), f.workers, func(done, total int) {
-		if done%50 == 0 || done == total {
-			fmt.Fprintf(stderr, "\r[%d/%d]", done, total)
-			if done == total {
-				fmt.Fprintln(stderr)
-			}
-		}
-	})
+	rep, err := eval.EvalDiagnose(cmd.Context(), f.root, layout, m.Name+"@"+m.Version, samples, verdictFunc(cl, f.input == "crop", an, f.lesions), f.workers, progressEvery(cmd.ErrOrStderr(), 50))
 	if err != nil {
 		return err
 	}

@@ -82,15 +82,7 @@ func runEvalQuality(cmd *cobra.Command, f evalQualityFlags) error {
 	if err != nil {
 		return err
 	}
-	stderr := cmd.ErrOrStderr()
-	rep, err := eval.EvalQuality(cmd.Context(), f.root, samples, qualityVerdict, f.workers, func(done, total int) {
-		if done%50 == 0 || done == total {
-			fmt.Fprintf(stderr, "\r[%d/%d]", done, total)
-			if done == total {
-				fmt.Fprintln(stderr)
-			}
-		}
-	})
+	rep, err := eval.EvalQuality(cmd.Context(), f.root, samples, qualityVerdict, f.workers, progressEvery(cmd.ErrOrStderr(), 50))
 	if err != nil {
 		return err
 	}

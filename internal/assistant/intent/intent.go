@@ -398,19 +398,8 @@ func (r *Recognizer) decide(toks []string, ms []match) (Intent, Slots) {
 		}
 	}
 	explain := has["cue:explain"] || whatIs
-	if explain && s.Term == "" {
-		switch {
-		case s.Measure != "":
-			s.Term = s.Measure
-		case s.Lesion != "":
-			s.Term = s.Lesion
-		case s.Disease != "":
-			s.Term = s.Disease
-		case s.Zone == "B" || s.Zone == "C":
-			s.Term = "zone_" + strings.ToLower(s.Zone)
-		case s.Tree == "artery" || s.Tree == "vein":
-			s.Term = s.Tree
-		}
+	if explain {
+		s.termFromNamed()
 	}
 
 	if has["cue:why"] {
@@ -702,4 +691,25 @@ func stem(w string) string {
 		return w[:len(w)-1]
 	}
 	return w
+}
+
+// termFromNamed sets an empty Term to the thing the question named, so
+// that "what is X?" explains X: the measure, else the lesion, the
+// disease, zone B or C, or the artery or vein tree.
+func (s *Slots) termFromNamed() {
+	if s.Term != "" {
+		return
+	}
+	switch {
+	case s.Measure != "":
+		s.Term = s.Measure
+	case s.Lesion != "":
+		s.Term = s.Lesion
+	case s.Disease != "":
+		s.Term = s.Disease
+	case s.Zone == "B" || s.Zone == "C":
+		s.Term = "zone_" + strings.ToLower(s.Zone)
+	case s.Tree == "artery" || s.Tree == "vein":
+		s.Term = s.Tree
+	}
 }

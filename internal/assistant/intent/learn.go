@@ -494,20 +494,7 @@ func adaptSlots(in Intent, s Slots, concepts []string) Slots {
 	}
 	switch in {
 	case Explain:
-		if s.Term == "" {
-			switch {
-			case s.Measure != "":
-				s.Term = s.Measure
-			case s.Lesion != "":
-				s.Term = s.Lesion
-			case s.Disease != "":
-				s.Term = s.Disease
-			case s.Zone == "B" || s.Zone == "C":
-				s.Term = "zone_" + strings.ToLower(s.Zone)
-			case s.Tree == "artery" || s.Tree == "vein":
-				s.Term = s.Tree
-			}
-		}
+		s.termFromNamed()
 	case Greeting:
 		s.Aspect = "hello"
 		switch {
