@@ -57,6 +57,11 @@ func (n *net) probabilities(ctx context.Context, img *image.NRGBA, want int, wha
 	if b.Dx() < 16 || b.Dy() < 16 {
 		return nil, fmt.Errorf("%s: image %dx%d is too small", what, b.Dx(), b.Dy())
 	}
+	full := b
+	if box := contentBox(img, n.model.Meta.FOVThreshold, contentMargin, n.tiling.Multiple); !box.Empty() {
+		b = box
+		img = img.SubImage(box).(*image.NRGBA)
+	}
 	in := infer.FOVStandardize(img, n.model.Meta.FOVThreshold)
 	out, err := infer.RunTiled(ctx, n.run, in, n.tiling)
 	if err != nil {
@@ -65,10 +70,71 @@ func (n *net) probabilities(ctx context.Context, img *image.NRGBA, want int, wha
 	if int(out.Shape[1]) != want {
 		return nil, fmt.Errorf("%s: model has %d output channels, want %d", what, out.Shape[1], want)
 	}
-	for i, v := range out.Data {
-		out.Data[i] = float32(1 / (1 + math.Exp(-float64(v))))
+	if b == full {
+		for i, v := range out.Data {
+			out.Data[i] = sigmoid(v)
+		}
+		return out.Data, nil
 	}
-	return out.Data, nil
+	// Paste the box's probabilities into a full-size map; pixels the model
+	// did not run on are black, outside every field of view: probability 0.
+	fw, fh, bw, bh := full.Dx(), full.Dy(), b.Dx(), b.Dy()
+	x0, y0 := b.Min.X-full.Min.X, b.Min.Y-full.Min.Y
+	prob := make([]float32, want*fw*fh)
+	for c := 0; c < want; c++ {
+		for y := 0; y < bh; y++ {
+			src := out.Data[(c*bh+y)*bw : (c*bh+y+1)*bw]
+			dst := prob[(c*fh+y0+y)*fw+x0:]
+			for x, v := range src {
+				dst[x] = sigmoid(v)
+			}
+		}
+	}
+	return prob, nil
+}
+
+func sigmoid(v float32) float32 { return float32(1 / (1 + math.Exp(-float64(v)))) }
+
+// contentMargin is how many black pixels around the content the model
+// still sees. It exceeds the receptive-field radius of the vessel and
+// artery/vein nets (51 px: two 3x3 convolutions per level over 3 poolings,
+// down and up), so every probability on the content is computed from the
+// same numbers as without the cut (TestContentCropMatchesWhole).
+const contentMargin = 64
+
+// contentBox is the bounding box of the pixels the model's normalization
+// keeps (brightest channel above fovThreshold), grown by margin and
+// clipped to the image, its top-left corner on the model's pooling grid
+// (a multiple of align from the image's corner: a net with strided
+// pooling is not shift-invariant, so a box off that grid would change
+// every probability a little); the empty rectangle when that is the
+// whole image or nothing would be saved. Photos whose field of view is
+// cut at the top and bottom (most cameras) leave black bands in the square
+// analysis image, and running the network on them is wasted time.
+func contentBox(img *image.NRGBA, fovThreshold, margin, align int) image.Rectangle {
+	b := img.Bounds()
+	minX, minY, maxX, maxY := b.Max.X, b.Max.Y, b.Min.X-1, b.Min.Y-1
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		row := img.Pix[(y-b.Min.Y)*img.Stride:]
+		for x := 0; x < b.Dx(); x++ {
+			p := row[4*x : 4*x+3]
+			if int(max(p[0], p[1], p[2])) > fovThreshold {
+				minX, maxX = min(minX, b.Min.X+x), max(maxX, b.Min.X+x)
+				minY, maxY = min(minY, y), max(maxY, y)
+			}
+		}
+	}
+	if maxX < minX {
+		return image.Rectangle{} // nothing visible: the whole (dark) image runs as before
+	}
+	align = max(align, 1)
+	down := func(v, origin int) int { return origin + max(v-origin, 0)/align*align }
+	box := image.Rect(down(minX-margin, b.Min.X), down(minY-margin, b.Min.Y), maxX+1+margin, maxY+1+margin).Intersect(b)
+	// Cropping less than 5% of the pixels is not worth a second copy.
+	if box.Dx()*box.Dy() > b.Dx()*b.Dy()*95/100 {
+		return image.Rectangle{}
+	}
+	return box
 }
 
 // Segmenter runs the vessel model. Create one and share it: Segment is safe

@@ -588,6 +588,21 @@ def load_all(run):
     return drishti, samples, regions, np.array(avail)
 
 
+def load_fold(run, path, held):
+    """--resume: the fold model saved by an earlier run of the same
+    recipe (same held-out images and step count), or None."""
+    if not os.path.exists(path):
+        return None
+    ck = torch.load(path, map_location="cpu")
+    if ck.get("held_out") != held or ck.get("steps") != run.steps:
+        run.say(f"{path}: another recipe (held out or steps differ), training again")
+        return None
+    model = UNet(tuple(run.args.widths))
+    model.load_state_dict(ck["model"])
+    run.say(f"{path}: resumed ({ck['steps']} steps)")
+    return model.to(run.device).eval()
+
+
 def cross_validate(run, drishti, samples, regions, avail):
     a = run.args
     k = a.cv
@@ -604,7 +619,10 @@ def cross_validate(run, drishti, samples, regions, avail):
         pool = [index[n] for n in names if n not in held_set]
         used = [s["name"] for s in samples if s["dup_of"] not in held_set]
         pool += [sample_idx[n] for n in used]
-        model = run.train(regions, avail, pool, a.seed * 1000 + f, f"fold{f}", f)
+        fpath = os.path.join(a.work, f"fold{f}.pt")
+        model = load_fold(run, fpath, held) if a.resume else None
+        if model is None:
+            model = run.train(regions, avail, pool, a.seed * 1000 + f, f"fold{f}", f)
         rows = []
         for n in held:
             it = drishti[index[n]]
@@ -635,7 +653,6 @@ def cross_validate(run, drishti, samples, regions, avail):
                 f"vcdr_mae {tp['vcdr_mae']:.4f}")
         # Fold models are kept so that other inference recipes can be
         # scored on the same held-out images without retraining.
-        fpath = os.path.join(a.work, f"fold{f}.pt")
         torch.save({"model": state_dict_cpu(model), "held_out": held, "steps": int(run.steps)}, fpath + ".tmp")
         os.replace(fpath + ".tmp", fpath)
         del model
@@ -844,6 +861,8 @@ def main():
     ap.add_argument("--cv", type=int, nargs="?", const=5, default=None, metavar="K",
                     help="K-fold cross-validation over the Drishti images (K = 5 if omitted)")
     ap.add_argument("--final", action="store_true", help="train on everything and save WORK/ckpt.pt")
+    ap.add_argument("--resume", action="store_true",
+                    help="--cv: reuse WORK/fold*.pt of an earlier run with the same folds and --steps")
     ap.add_argument("--export-only", action="store_true", help="export WORK/ckpt.pt (no training)")
     ap.add_argument("--steps", type=int, default=1500, help="steps per model")
     ap.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
