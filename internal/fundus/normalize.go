@@ -5,11 +5,6 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"runtime"
-	"sync"
-
-	"golang.org/x/image/draw"
-	"golang.org/x/image/math/f64"
 )
 
 // MaxNormalizedSize bounds Normalize's size argument: an 8192 x 8192 result
@@ -90,61 +85,9 @@ func resample(src *image.NRGBA, fov FOV, size int) *Normalized {
 		OffsetX: fov.CX - fov.Radius,
 		OffsetY: fov.CY - fov.Radius,
 	}
-	// x/image/draw's fast kernel paths write *image.RGBA; the photograph is
-	// opaque, so premultiplied and straight alpha hold the same bytes.
-	rgba := image.NewRGBA(image.Rect(0, 0, size, size))
-	for i := 3; i < len(rgba.Pix); i += 4 {
-		rgba.Pix[i] = 0xff
-	}
-	// s2d maps source (original) coordinates to destination (analysis).
-	s2d := f64.Aff3{
-		1 / t.Scale, 0, -t.OffsetX / t.Scale,
-		0, 1 / t.Scale, -t.OffsetY / t.Scale,
-	}
-	transformBands(rgba, s2d, src, runtime.GOMAXPROCS(0))
-	dst := opaqueBlack(size)
-	for y := range size {
-		_, oy := t.ToOriginal(0, float64(y)+0.5)
-		for x := range size {
-			ox, _ := t.ToOriginal(float64(x)+0.5, 0)
-			// x/image/draw extends the image by up to a pixel past its
-			// edge; outside the original, the promise is black.
-			if !(image.Point{int(math.Floor(ox)), int(math.Floor(oy))}).In(src.Rect) {
-				continue
-			}
-			i := rgba.PixOffset(x, y)
-			p := rgba.Pix[i : i+4 : i+4]
-			if p[3] == 0xff {
-				copy(dst.Pix[i:i+4], p)
-				continue
-			}
-			// Translucent sources only: undo the premultiplication.
-			if a := uint32(p[3]); a > 0 {
-				dst.Pix[i] = uint8(uint32(p[0]) * 0xff / a)
-				dst.Pix[i+1] = uint8(uint32(p[1]) * 0xff / a)
-				dst.Pix[i+2] = uint8(uint32(p[2]) * 0xff / a)
-			}
-			dst.Pix[i+3] = p[3]
-		}
-	}
+	dst := image.NewNRGBA(image.Rect(0, 0, size, size))
+	resampleInto(dst, t, src)
 	return &Normalized{Image: dst, Size: size, Transform: t}
-}
-
-// transformBands is draw.CatmullRom.Transform of src into dst split into
-// up to n bands of rows drawn at once. Each destination pixel depends only
-// on its own coordinates, so the result is the same as one call's; the
-// resampling from a full-size photo is the largest single-threaded step
-// of an analysis (~190 ms per analysis size for a 2144-wide photo).
-func transformBands(dst *image.RGBA, s2d f64.Aff3, src *image.NRGBA, n int) {
-	h := dst.Rect.Dy()
-	n = max(1, min(n, 8, h/64))
-	var wg sync.WaitGroup
-	for k := range n {
-		y0, y1 := dst.Rect.Min.Y+k*h/n, dst.Rect.Min.Y+(k+1)*h/n
-		band := dst.SubImage(image.Rect(dst.Rect.Min.X, y0, dst.Rect.Max.X, y1)).(*image.RGBA)
-		wg.Go(func() { draw.CatmullRom.Transform(band, s2d, src, src.Rect, draw.Src, nil) })
-	}
-	wg.Wait()
 }
 
 func opaqueBlack(side int) *image.NRGBA {
