@@ -99,7 +99,9 @@ func sigmoid(v float32) float32 { return float32(1 / (1 + math.Exp(-float64(v)))
 // still sees. It exceeds the receptive-field radius of the vessel and
 // artery/vein nets (51 px: two 3x3 convolutions per level over 3 poolings,
 // down and up), so every probability on the content is computed from the
-// same numbers as without the cut (TestContentCropMatchesWhole).
+// same numbers as without the cut (TestContentCropMatchesWhole) when the
+// image runs in one piece, as analysis images do; a larger one is tiled
+// from the box's corner, so its tile seams (blended) may move.
 const contentMargin = 64
 
 // contentBox is the bounding box of the pixels the model's normalization
