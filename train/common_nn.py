@@ -157,3 +157,66 @@ def split_concat_convs(m):
         g.initializer.extend(keep + added)
         checker.check_model(m)
     return count
+
+
+def unet_from_onnx(path, model):
+    """Load an exported U-Net's ONNX weights back into `model` (a UNet of
+    the same widths), e.g. to fine-tune a shipped model whose checkpoint is
+    not at hand. The export folds each BatchNorm into its convolution, so
+    every BatchNorm here becomes the identity plus the folded bias (weight
+    1, running mean 0, running variance 1 - eps): the model computes the
+    ONNX function exactly as long as those layers stay in eval mode (see
+    freeze_batchnorm). Convolutions that split_concat_convs divided are
+    joined again. Returns model."""
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(path)
+    inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    convs, transposed, parts = [], [], {}
+    for n in m.graph.node:
+        if n.op_type == "ConvTranspose":
+            transposed.append((inits[n.input[1]], inits[n.input[2]]))
+        elif n.op_type == "Conv":
+            base, _, j = n.name.rpartition("_part")
+            if base and j.isdigit():  # one input's share of a split convolution
+                if base not in parts:
+                    parts[base] = []
+                    convs.append(parts[base])
+                parts[base].append(n)
+                continue
+            convs.append([n])
+    weights = []
+    for group in convs:
+        w = np.concatenate([inits[n.input[1]] for n in group], axis=1)
+        b = next(inits[n.input[2]] for n in group if len(n.input) > 2)
+        weights.append((w, b))
+    blocks = list(model.down) + list(model.fuse)
+    if len(weights) != 2 * len(blocks) + 1 or len(transposed) != len(model.up):
+        raise ValueError(f"{path}: {len(weights)} convolutions and {len(transposed)} transposed ones do not fit "
+                         f"a U-Net of {len(model.down)} levels")
+    sd = {}
+    for k, blk in enumerate(blocks):
+        for j, (ci, bi) in enumerate(((0, 1), (3, 4))):
+            w, b = weights[2 * k + j]
+            conv, bn = blk.body[ci], blk.body[bi]
+            if tuple(conv.weight.shape) != w.shape:
+                raise ValueError(f"{path}: convolution {2 * k + j} has shape {w.shape}, the model {tuple(conv.weight.shape)}")
+            conv.weight.data = torch.from_numpy(w.copy())
+            bn.weight.data.fill_(1)
+            bn.bias.data = torch.from_numpy(b.copy())
+            bn.running_mean.zero_()
+            bn.running_var.fill_(1 - bn.eps)
+    w, b = weights[-1]
+    model.head.weight.data, model.head.bias.data = torch.from_numpy(w.copy()), torch.from_numpy(b.copy())
+    for up, (w, b) in zip(model.up, transposed):
+        up.weight.data, up.bias.data = torch.from_numpy(w.copy()), torch.from_numpy(b.copy())
+    return model
+
+
+def freeze_batchnorm(model):
+    """Put every BatchNorm in eval mode (call after model.train()): running
+    statistics fixed, only the affine parameters learn."""
+    for mod in model.modules():
+        if isinstance(mod, nn.BatchNorm2d):
+            mod.eval()

@@ -118,15 +118,37 @@ def rite_items(root, ids):
     return items
 
 
-def load_set(root, ids):
-    """-> list of (id, normalized 3xHxW float32, HxW class map, HxW bool FOV), stray-colour count."""
+def load_set(root, ids, variants=0, seed=0):
+    """-> list of (id, normalized 3xHxW float32, HxW class map, HxW bool FOV), stray-colour count.
+    variants > 0 adds that many camera-like recolourings of each image
+    (camera_variant), normalized the same way, labels unchanged."""
     out, stray = [], 0
+    rng = np.random.default_rng(seed)
     for n, ip, ap, mp in rite_items(root, ids):
         cls, other = load_av(ap)
         stray += other
         fov = np.asarray(Image.open(mp).convert("L")) > 127
-        out.append((n, fov_normalize(load_rgb(ip)), cls, fov))
+        rgb = load_rgb(ip)
+        out.append((n, fov_normalize(rgb), cls, fov))
+        for _ in range(variants):
+            out.append((n, fov_normalize(camera_variant(rgb, rng)), cls, fov))
     return out, stray
+
+
+def camera_variant(rgb, rng):
+    """The same photograph as another camera might render it: a gamma per
+    channel (log-uniform 0.5-2), a colour-mixing matrix near the identity
+    (off-diagonal +-0.1) and a gain (0.8-1.2), on 0..1 values, clipped.
+    The per-image standardization removes gains and offsets but not
+    gammas or mixing, which change the shape of each channel's histogram
+    and the red:green relation that the model reads arteries and veins by;
+    DRIVE's one camera teaches none of that variety (models/av.md)."""
+    x = rgb.astype(np.float32) / 255
+    gamma = np.exp(rng.uniform(np.log(0.5), np.log(2.0), 3)).astype(np.float32)
+    x = x ** gamma
+    mix = np.eye(3, dtype=np.float32) + rng.uniform(-0.1, 0.1, (3, 3)).astype(np.float32) * (1 - np.eye(3, dtype=np.float32))
+    x = np.einsum("hwc,dc->hwd", x, mix) * np.float32(rng.uniform(0.8, 1.2))
+    return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
 
@@ -353,6 +375,11 @@ def export(model, ck, args, say, data_root):
                       + (" --holdout" if holdout else ""),
         "train_data": train_data_note(holdout),
     }
+    if cargs.get("init_onnx"):
+        meta["train_note"] += (f" --lr {cargs.get('lr')} --init-onnx {cargs['init_onnx']} "
+                               f"--camera-variants {cargs.get('camera_variants', 0)} (a fine-tune of that model)")
+    if cargs.get("camera_variants"):
+        meta["train_data"] += f", each with {cargs['camera_variants']} camera-like recolourings"
     with open(os.path.join(args.out, "av.json.tmp"), "w") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")
@@ -386,6 +413,11 @@ def main():
     ap.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA, torch >= 2 only)")
     ap.add_argument("--export", action="store_true", help="export after training (on CPU torch 1.13 prefer --export-only)")
     ap.add_argument("--export-only", action="store_true", help="export WORK/ckpt.pt without training")
+    ap.add_argument("--init-onnx", metavar="PATH",
+                    help="start from an exported model's weights (e.g. models/av.onnx) and fine-tune with its "
+                         "BatchNorm layers frozen (the export folded them into the convolutions)")
+    ap.add_argument("--camera-variants", type=int, default=0, metavar="K",
+                    help="add K camera-like recolourings of every training image (camera_variant)")
     ap.add_argument("--parity", default=os.path.join(repo, "internal", "vessels", "testdata", "av_parity.json"),
                     help="where to write the Go parity fixture")
     args = ap.parse_args()
@@ -425,13 +457,17 @@ def main():
         return contextlib.nullcontext()
 
     train_ids = [n for n in TRAIN_IDS if not (args.holdout and n in HOLDOUT_IDS)]
-    train, stray = load_set(args.data, train_ids)
+    train, stray = load_set(args.data, train_ids, args.camera_variants, args.seed)
     held = load_set(args.data, HOLDOUT_IDS)[0] if args.holdout else []
     say(f"loaded RITE training {train_ids[0]}-{train_ids[-1]} ({len(train)} images, {stray} pixels of stray "
         f"colours -> uncertain)" + (f", held out {HOLDOUT_IDS[0]}-{HOLDOUT_IDS[-1]}" if held else "")
         + f" on {device}{' (bf16 autocast)' if use_bf16 else ''}; torch {torch.__version__}")
 
-    model = UNet().to(device)
+    model = UNet()
+    if args.init_onnx:
+        common_nn.unet_from_onnx(args.init_onnx, model)
+        say(f"initialized from {args.init_onnx}; BatchNorm frozen")
+    model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sampler = DeviceSampler(train, args.patch, device, args.seed)
     start, total = 0, args.steps
@@ -472,6 +508,8 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         model.train()
+        if args.init_onnx:
+            common_nn.freeze_batchnorm(model)
         x, y = sampler.batch(args.batch)
         with amp():
             out = fwd(x)
