@@ -91,7 +91,7 @@ func TestContentCropMatchesWhole(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			thr := tc.net.model.Meta.FOVThreshold
-			box := contentBox(img, thr, contentMargin, tc.net.tiling.Multiple)
+			box := contentBox(img, thr, contentMargin(tc.net.tiling.Multiple), tc.net.tiling.Multiple)
 			if box.Empty() {
 				t.Fatal("the sample's square should have black bands to cut")
 			}

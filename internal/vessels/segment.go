@@ -58,7 +58,7 @@ func (n *net) probabilities(ctx context.Context, img *image.NRGBA, want int, wha
 		return nil, fmt.Errorf("%s: image %dx%d is too small", what, b.Dx(), b.Dy())
 	}
 	full := b
-	if box := contentBox(img, n.model.Meta.FOVThreshold, contentMargin, n.tiling.Multiple); !box.Empty() {
+	if box := contentBox(img, n.model.Meta.FOVThreshold, contentMargin(n.tiling.Multiple), n.tiling.Multiple); !box.Empty() {
 		b = box
 		img = img.SubImage(box).(*image.NRGBA)
 	}
@@ -96,13 +96,15 @@ func (n *net) probabilities(ctx context.Context, img *image.NRGBA, want int, wha
 func sigmoid(v float32) float32 { return float32(1 / (1 + math.Exp(-float64(v)))) }
 
 // contentMargin is how many black pixels around the content the model
-// still sees. It exceeds the receptive-field radius of the vessel and
-// artery/vein nets (51 px: two 3x3 convolutions per level over 3 poolings,
-// down and up), so every probability on the content is computed from the
-// same numbers as without the cut (TestContentCropMatchesWhole) when the
-// image runs in one piece, as analysis images do; a larger one is tiled
-// from the box's corner, so its tile seams (blended) may move.
-const contentMargin = 64
+// still sees: 8 times its size multiple (2^poolings). That exceeds the
+// receptive-field radius of these U-Nets (two 3x3 convolutions per level,
+// down and up: about 7 x 2^poolings, 51 px for the shipped 3-pooling
+// vessel and artery/vein nets), so every probability on the content is
+// computed from the same numbers as without the cut
+// (TestContentCropMatchesWhole) when the image runs in one piece, as
+// analysis images do; a larger one is tiled from the box's corner, so its
+// tile seams (blended) may move.
+func contentMargin(multiple int) int { return 8 * max(multiple, 8) }
 
 // contentBox is the bounding box of the pixels the model's normalization
 // keeps (brightest channel above fovThreshold), grown by margin and

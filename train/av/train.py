@@ -238,8 +238,9 @@ def loss_fn(logits, lab, av_dice):
     return loss
 
 
-def predict(model, img, device, multiple=8):
+def predict(model, img, device):
     """Whole-image 3xHxW probabilities for a 3xHxW normalized array (fp32)."""
+    multiple = 2 ** (len(model.down) - 1)
     _, h, w = img.shape
     ph, pw = (-h) % multiple, (-w) % multiple
     x = torch.from_numpy(np.pad(img, ((0, 0), (0, ph), (0, pw)))).unsqueeze(0).to(device)
@@ -312,7 +313,8 @@ def parity_pattern(h=40, w=48):
 def write_parity(model, path):
     """Go's normalization plus ONNX Runtime must reproduce these numbers;
     "prob" holds the 3 sigmoid channels flattened C,H,W."""
-    rgb = parity_pattern()
+    multiple = 2 ** (len(model.down) - 1)
+    rgb = parity_pattern(h=-(-40 // multiple) * multiple, w=-(-48 // multiple) * multiple)
     x = fov_normalize(rgb)
     model.eval()
     with torch.no_grad():
@@ -364,7 +366,7 @@ def export(model, ck, args, say, data_root):
         "classes": CLASSES,
         "normalization": "fov_standardize",
         "fov_threshold": FOV_THRESHOLD,
-        "size_multiple": 8,
+        "size_multiple": 2 ** (len(cargs.get("widths") or [16, 32, 64, 128]) - 1),
         "threshold": round(float(thr), 2),
         "train_steps": int(ck["step"]),
         "train_patch": int(cargs.get("patch", 0)),
@@ -413,6 +415,8 @@ def main():
     ap.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA, torch >= 2 only)")
     ap.add_argument("--export", action="store_true", help="export after training (on CPU torch 1.13 prefer --export-only)")
     ap.add_argument("--export-only", action="store_true", help="export WORK/ckpt.pt without training")
+    ap.add_argument("--widths", type=lambda t: [int(v) for v in t.split(",")], default=[16, 32, 64, 128],
+                    help="U-Net channels per level (len-1 poolings; Go reads the size multiple from av.json)")
     ap.add_argument("--init-onnx", metavar="PATH",
                     help="start from an exported model's weights (e.g. models/av.onnx) and fine-tune with its "
                          "BatchNorm layers frozen (the export folded them into the convolutions)")
@@ -438,7 +442,7 @@ def main():
         if not os.path.exists(ckpt_path):
             sys.exit(f"--export-only: no checkpoint at {ckpt_path}")
         ck = torch.load(ckpt_path, map_location="cpu")
-        model = UNet()
+        model = UNet(tuple(ck.get("args", {}).get("widths") or (16, 32, 64, 128)))
         model.load_state_dict(ck["model"])
         say(f"loaded {ckpt_path} (step {ck['step']}) for export")
         export(model, ck, args, say, args.data)
@@ -463,7 +467,7 @@ def main():
         f"colours -> uncertain)" + (f", held out {HOLDOUT_IDS[0]}-{HOLDOUT_IDS[-1]}" if held else "")
         + f" on {device}{' (bf16 autocast)' if use_bf16 else ''}; torch {torch.__version__}")
 
-    model = UNet()
+    model = UNet(tuple(args.widths))
     if args.init_onnx:
         common_nn.unet_from_onnx(args.init_onnx, model)
         say(f"initialized from {args.init_onnx}; BatchNorm frozen")
