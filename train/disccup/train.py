@@ -353,14 +353,14 @@ class UNet(common_nn.UNet):
         super().__init__(widths, out_channels)
 
 
-def loss_fn(logits, target):
-    """Soft-label BCE + soft Dice, per channel (batch-pooled Dice)."""
+def loss_fn(logits, target, dice_weight=0.5):
+    """Soft-label BCE + dice_weight x soft Dice, per channel (batch-pooled Dice)."""
     logits = logits.float()
     bce = F.binary_cross_entropy_with_logits(logits, target)
     p = torch.sigmoid(logits)
     inter = (p * target).sum((0, 2, 3))
     dice = 1 - (2 * inter + 1) / (p.sum((0, 2, 3)) + target.sum((0, 2, 3)) + 1)
-    return bce + 0.5 * dice.mean()
+    return bce + dice_weight * dice.mean()
 
 
 def lr_at(k, n, base):
@@ -526,7 +526,17 @@ class Run:
     def train(self, regions, avail, pool, seed, tag, done_models):
         a, dev = self.args, self.device
         torch.manual_seed(seed)
-        model = UNet(tuple(a.widths)).to(dev)
+        model = UNet(tuple(a.widths))
+        init = None
+        if a.init_folds and tag.startswith("fold"):
+            init = os.path.join(a.init_folds, f"{tag}.pt")
+        elif a.init_final and tag == "final":
+            init = a.init_final
+        if init:
+            ck = torch.load(init, map_location="cpu")
+            model.load_state_dict(ck["model"])
+            self.say(f"{tag}: starting from {init} ({ck['steps']} steps)")
+        model = model.to(dev)
         if dev == "cuda":
             model = model.to(memory_format=torch.channels_last)
         opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
@@ -545,7 +555,7 @@ class Run:
                 x = x.contiguous(memory_format=torch.channels_last)
             with amp():
                 logits = model(x)
-            loss = loss_fn(logits, y)
+            loss = loss_fn(logits, y, a.dice_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -861,6 +871,11 @@ def main():
     ap.add_argument("--cv", type=int, nargs="?", const=5, default=None, metavar="K",
                     help="K-fold cross-validation over the Drishti images (K = 5 if omitted)")
     ap.add_argument("--final", action="store_true", help="train on everything and save WORK/ckpt.pt")
+    ap.add_argument("--dice-weight", type=float, default=0.5, help="weight of the soft Dice term of the loss")
+    ap.add_argument("--init-folds", metavar="DIR",
+                    help="--cv: start each fold's model from DIR/foldK.pt (a fine-tune of an earlier CV run)")
+    ap.add_argument("--init-final", metavar="CKPT",
+                    help="--final: start from this checkpoint (WORK/ckpt.pt of an earlier --final run)")
     ap.add_argument("--resume", action="store_true",
                     help="--cv: reuse WORK/fold*.pt of an earlier run with the same folds and --steps")
     ap.add_argument("--export-only", action="store_true", help="export WORK/ckpt.pt (no training)")
