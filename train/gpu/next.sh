@@ -24,12 +24,7 @@ PY=${PY:-python3}
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 $PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
 
-run() { # name, then the command
-	local name=$1; shift
-	mkdir -p "$W/$name"
-	"$@" >"$W/$name/stdout.log" 2>&1 &
-	echo "started $name (pid $!)"
-}
+. "$(dirname "$0")/common.sh"
 
 LEN="--time-budget $BUDGET"; [ -n "${STEPS:-}" ] && LEN="--steps $STEPS"
 AV="$PY train/av/train.py --data train/data --threads 1 --camera-variants 4 $LEN"
@@ -46,14 +41,7 @@ DC="$PY train/disccup/train.py --data train/data --cv 5 --final --threads 1"
 if [ -n "${STEPS:-}" ]; then DC="$DC --steps $STEPS"; else DC="$DC --steps 1530"; fi
 run dc-long $DC --work "$W/dc-long"
 
-DEADLINE=$((SECONDS + ${DEADLINE:-520}))
-while sleep 15; do
-	n=$(jobs -rp | wc -l); [ "$n" -eq 0 ] && break
-	if [ $SECONDS -ge $DEADLINE ]; then echo "deadline: stopping $n runs"; kill $(jobs -rp); sleep 5; break; fi
-	echo "$(date +%T) $n running"
-	for f in "$W"/*/stdout.log; do echo "  $(basename "$(dirname "$f")"): $(tail -n 1 "$f" | cut -c1-150)"; done
-done
-wait
+wait_for_runs "${DEADLINE:-520}"
 
 # Weights only, and none of the hold-out twins' (their metrics decide).
 $PY - "$W" <<'PYEOF'

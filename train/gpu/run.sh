@@ -17,12 +17,7 @@ PY=${PY:-python3}
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 $PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
 
-run() { # name, then the command
-	local name=$1; shift
-	mkdir -p "$W/$name"
-	"$@" >"$W/$name/stdout.log" 2>&1 &
-	echo "started $name (pid $!)"
-}
+. "$(dirname "$0")/common.sh"
 
 LEN="--time-budget $BUDGET"; [ -n "${STEPS:-}" ] && LEN="--steps $STEPS"  # STEPS: a quick check of this script
 V="$PY train/vessels/train.py --data train/data --batched --patch 128 --batch ${VBATCH:-32} --threads 1 $LEN --no-export"
@@ -43,14 +38,7 @@ run les-final $PY train/lesions/train.py --data train/data --threads 1 --fold al
 run dc-cv $PY train/disccup/train.py --data train/data --cv 5 --final --threads 1 $LEN --work "$W/dc-cv"
 
 # Past the deadline, stop what still runs: what has been saved still comes back.
-DEADLINE=$((SECONDS + ${DEADLINE:-520}))
-while sleep 30; do
-	n=$(jobs -rp | wc -l); [ "$n" -eq 0 ] && break
-	if [ $SECONDS -ge $DEADLINE ]; then echo "deadline: stopping $n runs"; kill $(jobs -rp); sleep 5; break; fi
-	echo "$(date +%T) $n running; $(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader)"
-	for f in "$W"/*/stdout.log; do echo "  $(basename "$(dirname "$f")"): $(tail -n 1 "$f" | cut -c1-150)"; done
-done
-wait
+wait_for_runs "${DEADLINE:-520}"
 
 # Weights only: optimizer state would triple the size of what comes back.
 $PY - "$W" <<'PYEOF'
