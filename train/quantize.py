@@ -21,7 +21,8 @@ float model).
 Calibration images are training images only (the model card's evaluation
 images must not be used). Example (the vessel model):
 
-  /usr/bin/python3 train/quantize.py --model models/vessels.onnx \\
+  git show 8af754b:models/vessels.onnx > /tmp/vessels_concat.onnx   # the graph before split_concat_convs
+  /usr/bin/python3 train/quantize.py --model /tmp/vessels_concat.onnx \\
       --images train/data/drive/training/images train/data/chase_db1/images --exclude-chase-test \\
       --out models/vessels_int8.onnx
 """
@@ -73,6 +74,9 @@ def run_graph(graph, inits, x, observe):
             y = F.max_pool2d(get(0), a["kernel_shape"], a.get("strides", a["kernel_shape"]))
         elif n.op_type == "Concat":
             y = torch.cat([get(i) for i in range(len(n.input))], dim=a["axis"])
+        elif n.op_type == "Add":
+            sys.exit(f"{n.name}: Add is not handled: quantize a graph from before split_concat_convs "
+                     f"(e.g. git show 8af754b:models/vessels.onnx > vessels_concat.onnx)")
         else:
             sys.exit(f"{n.name}: operator {n.op_type} is not handled")
         env[n.output[0]] = y
