@@ -23,8 +23,9 @@ type Normalized struct {
 
 // Normalize finds the FOV, takes the square of side 2*Radius centred on it
 // (padding with opaque black where it leaves the image), and resizes it to
-// size x size with Catmull-Rom resampling, which golang.org/x/image/draw
-// widens when shrinking so every source pixel contributes. size <= 0 means
+// size x size with Catmull-Rom resampling, widened when shrinking so every
+// source pixel contributes (resample.go: golang.org/x/image/draw's filter,
+// computed separably). size <= 0 means
 // "keep the square's native side, no resampling": the side is rounded to an
 // integer and the square snapped to whole pixels, so the result is a plain
 // crop and Transform.Scale is exactly 1. size may not exceed
