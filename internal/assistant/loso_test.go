@@ -2,6 +2,7 @@ package assistant
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -140,7 +141,7 @@ func TestIntentSweep(t *testing.T) {
 		if spec == "1" || spec == "" {
 			continue
 		}
-		o, err := parseSweep(base, spec)
+		o, err := base.With(spec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,10 +179,6 @@ func TestIntentSweep(t *testing.T) {
 	}
 }
 
-func parseSweep(o intent.TrainOptions, spec string) (intent.TrainOptions, error) {
-	return o.With(spec)
-}
-
 // The embedded weights are those the generator makes from the current
 // question sets, features and options (run go generate ./internal/assistant
 // after changing any of them).
@@ -204,30 +201,29 @@ func TestIntentModelUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Same features and weights, up to float rounding across platforms.
+	checkSameWeights(t, "intent_model.tsv", shipped, fresh)
+}
+
+// checkSameWeights fails unless the shipped model has the fresh one's
+// features and weights, up to float rounding across platforms.
+func checkSameWeights(t *testing.T, name string, shipped, fresh *intent.Model) {
+	t.Helper()
 	if a, b := shipped.Features(), fresh.Features(); len(a) != len(b) {
-		t.Errorf("intent_model.tsv has %d features, training gives %d: run go generate ./internal/assistant", len(a), len(b))
+		t.Errorf("%s has %d features, training gives %d: run go generate ./internal/assistant", name, len(a), len(b))
 	}
 	worst := 0.0
 	for _, f := range fresh.Features() {
 		ws, wf := shipped.Weights(f), fresh.Weights(f)
 		if ws == nil {
-			t.Fatalf("feature %q missing from intent_model.tsv: run go generate ./internal/assistant", f)
+			t.Fatalf("%s: feature %q missing: run go generate ./internal/assistant", name, f)
 		}
 		for k := range wf {
-			worst = max(worst, float64(abs32(ws[k]-wf[k])))
+			worst = max(worst, math.Abs(float64(ws[k]-wf[k])))
 		}
 	}
 	if worst > 0.01 {
-		t.Errorf("intent_model.tsv differs from a fresh training by up to %g: run go generate ./internal/assistant", worst)
+		t.Errorf("%s differs from a fresh training by up to %g: run go generate ./internal/assistant", name, worst)
 	}
-}
-
-func abs32(v float32) float32 {
-	if v < 0 {
-		return -v
-	}
-	return v
 }
 
 // Reading the embedded weights (once per process, on the first NewBuiltin).

@@ -3,6 +3,7 @@ package assistant
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,7 +161,7 @@ func TestSlotSweep(t *testing.T) {
 		o := intent.DefaultSlotTrainOptions
 		if spec != "1" && spec != "" {
 			var err error
-			if o, err = parseSweep(o, spec); err != nil {
+			if o, err = o.With(spec); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -193,7 +194,7 @@ func TestSlotModelUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slicesEqual(shipped.Kinds, fresh.Kinds) {
+	if !slices.Equal(shipped.Kinds, fresh.Kinds) {
 		t.Fatalf("slot_model.tsv has slot kinds %v, training gives %v: run go generate ./internal/assistant", shipped.Kinds, fresh.Kinds)
 	}
 	for _, kind := range fresh.Kinds {
@@ -204,38 +205,11 @@ func TestSlotModelUpToDate(t *testing.T) {
 		if s.Options != intent.DefaultSlotTrainOptions {
 			t.Fatalf("slot_model.tsv (%s) was trained with %s, the default is now %s: run go generate ./internal/assistant", kind, s.Options, intent.DefaultSlotTrainOptions)
 		}
-		if !slicesEqual(s.Classes, f.Classes) {
+		if !slices.Equal(s.Classes, f.Classes) {
 			t.Fatalf("slot_model.tsv (%s) has classes %v, training gives %v: run go generate ./internal/assistant", kind, s.Classes, f.Classes)
 		}
-		if a, b := s.Features(), f.Features(); len(a) != len(b) {
-			t.Errorf("slot_model.tsv (%s) has %d features, training gives %d: run go generate ./internal/assistant", kind, len(a), len(b))
-		}
-		worst := 0.0
-		for _, name := range f.Features() {
-			ws, wf := s.Weights(name), f.Weights(name)
-			if ws == nil {
-				t.Fatalf("slot_model.tsv (%s): feature %q missing: run go generate ./internal/assistant", kind, name)
-			}
-			for k := range wf {
-				worst = max(worst, float64(abs32(ws[k]-wf[k])))
-			}
-		}
-		if worst > 0.01 {
-			t.Errorf("slot_model.tsv (%s) differs from a fresh training by up to %g: run go generate ./internal/assistant", kind, worst)
-		}
+		checkSameWeights(t, "slot_model.tsv ("+kind+")", s, f)
 	}
-}
-
-func slicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Reading the embedded slot classifiers (once per process, on the first
