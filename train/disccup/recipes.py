@@ -155,6 +155,15 @@ def main():
     for t in sorted(table, key=lambda t: t["vcdr_mae_crossfit"]):
         print(f"{t['recipe']:<24} {t['vcdr_mae_t05']:>10.4f} {t['vcdr_mae_crossfit']:>10.4f}  "
               f"{t['disc_dice']:>9.4f} {t['cup_dice']:>8.4f}  {t['cup_thresholds']}")
+    # Where the shipped recipe's error comes from: predicted against expert vCDR.
+    t = np.array([r["truth"] for r in rows])
+    pv = np.array([r["vcdr"]["one_plain|rows|0.5"] for r in rows])
+    slope, icpt = np.polyfit(t, pv, 1)
+    small = t < 0.58
+    print(f"shipped recipe (one_plain|rows|0.5): predicted = {slope:.2f} x truth + {icpt:.2f}, "
+          f"r {np.corrcoef(t, pv)[0, 1]:.2f}; the {int(small.sum())} eyes with expert vCDR < 0.58 "
+          f"(truth {t[small].min():.2f}-{t[small].max():.2f}, predicted {pv[small].min():.2f}-{pv[small].max():.2f}): "
+          f"{np.mean(pv[small] - t[small]):+.2f} on average")
     out = os.path.join(a.work, "recipes.json")
     with open(out + ".tmp", "w") as fh:
         json.dump({"rows": rows, "table": table}, fh)
