@@ -116,8 +116,7 @@ func nonFundusFamilies() []nonFundusFamily {
 		// and colour of a fundus photograph; folds are wide and soft, not
 		// a branching network of thin dark lines. A known gap: no
 		// criterion separates it from the real photos whose vessels the
-		// gate cannot see (1333 of the 4217 400-pixel photos of
-		// eye_diseases_4class, some with stronger texture than these).
+		// gate cannot see (TestVesselNetworkSurvey).
 		{name: "endoscopy-like", knownGap: true, draw: func(r *rand.Rand) *image.NRGBA {
 			cr, cg, cb := 200+40*r.Float64(), 90+50*r.Float64(), 80+40*r.Float64()
 			phase := r.Float64() * 10
