@@ -96,9 +96,16 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "retinalgpt",
 		Short: "Quantitative analysis of colour fundus photographs",
-		Long: `RetinalGPT measures colour fundus (retina) photographs on an ordinary CPU:
-field of view, calibration and retinal vessels today, each number with its
-unit and provenance in a versioned JSON report.
+		Long: `RetinalGPT measures colour fundus (retina) photographs on an ordinary CPU
+and talks about what it measured: image quality, field of view and
+calibration, retinal vessels and their biomarkers (widths, tortuosity,
+fractal dimension, CRAE/CRVE/AVR, arteries and veins), the optic disc and
+cup, the fovea and laterality, lesions with boxes, and experimental DR,
+DME, glaucoma and cataract judgements. Each number comes with its unit and
+provenance in a versioned JSON report.
+
+Start with "retinalgpt analyze" (the bundled sample photo) or
+"retinalgpt chat".
 
 Not a medical device: results are for research and must be reviewed by a
 qualified clinician.`,

@@ -77,10 +77,49 @@ def training_set(root, holdout=False):
 
 
 class UNet(common_nn.UNet):
-    """The shared U-Net with one output channel (vessel logit)."""
+    """The shared U-Net with one vessel logit per annotation style: one
+    channel normally; with --style-heads two, channel 0 learning DRIVE's
+    labels and channel 1 CHASE_DB1's (whose observer draws vessels wider),
+    so the shared layers learn both cameras without averaging two
+    conventions of where a vessel's edge is. Only channel 0 is exported."""
 
-    def __init__(self, widths=(16, 32, 64, 128)):
-        super().__init__(widths, out_channels=1)
+    def __init__(self, widths=(16, 32, 64, 128), heads=1):
+        super().__init__(widths, out_channels=heads)
+
+
+KINDS = ("drive", "chase")  # head index of each dataset's annotation style
+
+
+def pick_heads(logits, kind):
+    """Each sample's logit from the head of its dataset (kind: N ints)."""
+    if logits.shape[1] == 1:
+        return logits
+    n, _, h, w = logits.shape
+    return logits.gather(1, kind.view(n, 1, 1, 1).expand(n, 1, h, w).to(logits.device))
+
+
+def widen_head(state, heads):
+    """A one-head checkpoint's weights for a model with `heads` heads: every
+    head starts as a copy of the single one."""
+    w = state["head.weight"]
+    if w.shape[0] == heads:
+        return state
+    if w.shape[0] != 1:
+        sys.exit(f"checkpoint has {w.shape[0]} heads, cannot make {heads}")
+    state = dict(state)
+    state["head.weight"] = w.repeat(heads, 1, 1, 1)
+    state["head.bias"] = state["head.bias"].repeat(heads)
+    return state
+
+
+def drive_head_only(model, widths):
+    """A one-output copy of a style-head model (head 0, DRIVE's style) for export."""
+    one = UNet(widths)
+    state = model.state_dict()
+    state["head.weight"] = state["head.weight"][:1]
+    state["head.bias"] = state["head.bias"][:1]
+    one.load_state_dict(state)
+    return one
 
 
 class Sampler:
@@ -97,6 +136,7 @@ class Sampler:
             i = r.randrange(self.n_drive)
         else:
             i = self.n_drive + r.randrange(len(self.images) - self.n_drive)
+        kind = 0 if i < self.n_drive else 1
         img, lab, fov = self.images[i], self.labels[i], self.fovs[i]
         _, h, w = img.shape
         scale = math.exp(r.uniform(math.log(0.7), math.log(1.4)))
@@ -119,11 +159,12 @@ class Sampler:
         b = torch.tensor([r.uniform(-0.25, 0.25) for _ in range(3)]).view(1, 3, 1, 1)
         inside = (ti.abs().sum(1, keepdim=True) > 0).float()
         ti = (ti * a + b) * inside
-        return ti[0], tl[0]
+        return ti[0], tl[0], kind
 
     def batch(self, n):
-        xs, ys = zip(*(self.one() for _ in range(n)))
-        return torch.stack(xs), torch.stack(ys)
+        """-> patches, labels, and each patch's dataset (KINDS index)."""
+        xs, ys, ks = zip(*(self.one() for _ in range(n)))
+        return torch.stack(xs), torch.stack(ys), torch.tensor(ks)
 
 
 class BatchedSampler:
@@ -175,10 +216,11 @@ class BatchedSampler:
             counts = {"drive": nd, "chase": n - nd}
         xs, ys = zip(*(self._draw(k, c) for k, c in counts.items() if c > 0))
         x, y = torch.cat(xs), torch.cat(ys)
+        kind = torch.cat([torch.full((c,), KINDS.index(k)) for k, c in counts.items() if c > 0])
         a = torch.empty(n, 3, 1, 1).uniform_(0.75, 1.3, generator=self.gen).to(self.device)
         b = torch.empty(n, 3, 1, 1).uniform_(-0.25, 0.25, generator=self.gen).to(self.device)
         inside = (x.abs().sum(1, keepdim=True) > 0).float()
-        return (x * a + b) * inside, y
+        return (x * a + b) * inside, y, kind
 
 
 def auc(p, t):
@@ -189,11 +231,11 @@ def auc(p, t):
     return float((np.arange(1, len(p) + 1)[t].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
-def score(model, images, labels, fovs, device, threshold):
+def score(model, images, labels, fovs, device, threshold, head=0):
     """Pooled AUC, F1 at threshold and best F1 over the FOV pixels of the given images."""
     probs, truth = [], []
     for img, lab, fov in zip(images, labels, fovs):
-        p = predict(model, img, device)
+        p = predict(model, img, device, head)
         probs.append(p[fov]); truth.append(lab[fov] > 0.5)
     probs, truth = np.concatenate(probs), np.concatenate(truth)
 
@@ -213,14 +255,14 @@ def loss_fn(logits, target):
     return bce + dice
 
 
-def predict(model, img, device):
-    """Whole-image probability map for a 3xHxW normalized array."""
+def predict(model, img, device, head=0):
+    """Whole-image probability map (of one head) for a 3xHxW normalized array."""
     multiple = 2 ** (len(model.down) - 1)
     _, h, w = img.shape
     ph, pw = (-h) % multiple, (-w) % multiple
     x = torch.from_numpy(np.pad(img, ((0, 0), (0, ph), (0, pw)))).unsqueeze(0).to(device)
     with torch.no_grad():
-        p = torch.sigmoid(model(x))[0, 0, :h, :w]
+        p = torch.sigmoid(model(x))[0, head, :h, :w]
     return p.cpu().numpy()
 
 
@@ -266,6 +308,9 @@ def main():
                     help="start from WORK/ckpt.pt and train N more steps on a fresh cosine schedule from --lr")
     ap.add_argument("--drive-weight", type=float, default=0.5,
                     help="share of patches drawn from DRIVE (the rest from CHASE_DB1); 0.5 = uniform over images")
+    ap.add_argument("--style-heads", action="store_true",
+                    help="one output per dataset's annotation style (0 DRIVE, 1 CHASE_DB1); the threshold is "
+                         "chosen on the DRIVE training images and only head 0 is exported")
     ap.add_argument("--widths", type=parse_widths, default=(16, 32, 64, 128),
                     help="U-Net channels per level, comma-separated (the input must be a multiple of 2**(levels-1))")
     ap.add_argument("--holdout", action="store_true",
@@ -316,16 +361,22 @@ def main():
     if (args.resume or args.export_only or args.finetune) and os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=device)
         args.widths = tuple(ck.get("widths", args.widths))  # the checkpoint knows its shape
+        if ck["model"]["head.weight"].shape[0] > 1:
+            args.style_heads = True
         if args.export_only:  # and how it was trained, for the metadata
             for k, v in ck.get("args", {}).items():
                 setattr(args, k, v)
             if args.holdout:
                 sys.exit("--export-only: this checkpoint was trained with --holdout; ship a model trained on all images")
-    model = UNet(args.widths).to(device)
+    heads = len(KINDS) if args.style_heads else 1
+    model = UNet(args.widths, heads).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     if ck is not None:
-        model.load_state_dict(ck["model"]); start = ck["step"]
-        if "opt" in ck:  # slim checkpoints (the GPU runs bring back weights only) have no optimizer state
+        widened = ck["model"]["head.weight"].shape[0] != heads
+        model.load_state_dict(widen_head(ck["model"], heads)); start = ck["step"]
+        # Slim checkpoints (the GPU runs bring back weights only) have no optimizer
+        # state; a widened head makes the saved state the wrong shape.
+        if "opt" in ck and not widened:
             opt.load_state_dict(ck["opt"])
         if "rng" in ck:
             rng.setstate(ck["rng"])
@@ -363,9 +414,9 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         model.train()
-        x, y = sampler.batch(args.batch)
+        x, y, kind = sampler.batch(args.batch)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp) if amp else nullcontext():
-            logits = model(x.to(device))
+            logits = pick_heads(model(x.to(device)), kind)
         loss = loss_fn(logits.float(), y.to(device))
         opt.zero_grad(); loss.backward(); opt.step()
         run_loss += loss.item()
@@ -376,28 +427,40 @@ def main():
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step + 1,
                         "rng": rng.getstate(), "widths": list(args.widths),
                         "args": {"patch": args.patch, "batch": args.batch, "seed": args.seed, "lr": args.lr,
-                                 "drive_weight": args.drive_weight, "holdout": args.holdout}}, ckpt_path + ".tmp")
+                                 "drive_weight": args.drive_weight, "holdout": args.holdout,
+                                 "style_heads": args.style_heads}}, ckpt_path + ".tmp")
             os.replace(ckpt_path + ".tmp", ckpt_path)
         step += 1
 
     model.eval()
-    f1, thr = best_threshold(model, images, labels, fovs, device)
-    say(f"training-set F1 {f1:.4f} at threshold {thr:.2f}")
+    if args.style_heads:  # head 0 follows DRIVE's labels: its threshold too
+        f1, thr = best_threshold(model, images[:n_drive], labels[:n_drive], fovs[:n_drive], device)
+        say(f"DRIVE training images, head 0: F1 {f1:.4f} at threshold {thr:.2f}")
+    else:
+        f1, thr = best_threshold(model, images, labels, fovs, device)
+        say(f"training-set F1 {f1:.4f} at threshold {thr:.2f}")
     if held and not args.export_only:
         metrics = {"steps": total, "widths": list(args.widths), "patch": args.patch, "batch": args.batch,
-                   "lr": args.lr, "drive_weight": args.drive_weight, "train_threshold": thr}
-        for kind in ("drive", "chase"):
+                   "lr": args.lr, "drive_weight": args.drive_weight, "train_threshold": thr,
+                   "style_heads": args.style_heads}
+        for kind in KINDS:
             hi, hl, hf = load([it for it in held if it[2] == kind])
-            m = score(model, hi, hl, hf, device, thr)
+            m = score(model, hi, hl, hf, device, thr)  # head 0: what is shipped
             metrics[kind] = m
             say(f"held-out {kind} ({len(hi)} images): AUC {m['auc']:.4f} F1 {m['f1']:.4f} at {thr:.2f}, "
                 f"best F1 {m['best_f1']:.4f} at {m['best_threshold']:.2f}")
+            if args.style_heads and kind != KINDS[0]:
+                m = score(model, hi, hl, hf, device, thr, head=KINDS.index(kind))
+                metrics[kind + "_own_head"] = m
+                say(f"held-out {kind}, its own head: AUC {m['auc']:.4f}, best F1 {m['best_f1']:.4f} at {m['best_threshold']:.2f}")
         with open(os.path.join(args.work, "metrics.json"), "w") as f:
             json.dump(metrics, f, indent=2)
     if args.no_export:
         return
 
     model.cpu()
+    if args.style_heads:
+        model = drive_head_only(model, args.widths).eval()
     onnx_path = os.path.join(args.out, "vessels.onnx")
     export_onnx(model, onnx_path, 64)
     meta = {
@@ -419,6 +482,7 @@ def main():
         "train_seed": args.seed,
         "train_note": "see models/vessels.md for the exact commands (base run, then fine-tune)",
         "train_data": "DRIVE training 21-40 (1st_manual); CHASE_DB1 Image_01L-Image_10R (1stHO)",
+        "train_style_heads": bool(args.style_heads),
     }
     with open(os.path.join(args.out, "vessels.json"), "w") as f:
         json.dump(meta, f, indent=2)
