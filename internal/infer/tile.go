@@ -8,7 +8,7 @@ import (
 // Tiling says how RunTiled cuts a large image. The zero value means tiles
 // of 512 pixels overlapping by 64, sizes padded to multiples of 8.
 type Tiling struct {
-	Tile     int // tile side in pixels; images no larger run in one piece
+	Tile     int // largest tile side in pixels; images no larger run in one piece
 	Overlap  int // pixels shared by neighbouring tiles, blended linearly
 	Multiple int // the model's size constraint (2^poolings)
 }
@@ -36,8 +36,10 @@ func roundUp(n, m int) int { return (n + m - 1) / m * m }
 // the [1,K,H,W] output, K being the model's output channels. Each tile is
 // zero-padded to the model's size multiple; overlaps are blended with
 // weights that fall off towards inner tile edges, which hides the context
-// loss a fully convolutional net shows near a cut. ctx is checked between
-// tiles.
+// loss a fully convolutional net shows near a cut. Along each axis the
+// tiles are as few as cfg.Tile allows and only as large as they must be
+// to cover it with cfg.Overlap, so a 1424-pixel side takes two tiles of
+// 752 rather than two of 896. ctx is checked between tiles.
 func RunTiled(ctx context.Context, r Runner, in Tensor, cfg Tiling) (Tensor, error) {
 	if err := in.Validate(); err != nil {
 		return Tensor{}, err
@@ -47,7 +49,8 @@ func RunTiled(ctx context.Context, r Runner, in Tensor, cfg Tiling) (Tensor, err
 	}
 	cfg = cfg.withDefaults()
 	c, h, w := int(in.Shape[1]), int(in.Shape[2]), int(in.Shape[3])
-	ys, xs := starts(h, cfg.Tile, cfg.Overlap), starts(w, cfg.Tile, cfg.Overlap)
+	sh, ys := layout(h, cfg)
+	sw, xs := layout(w, cfg)
 
 	var out []float32
 	var k int
@@ -57,7 +60,7 @@ func RunTiled(ctx context.Context, r Runner, in Tensor, cfg Tiling) (Tensor, err
 			if err := ctx.Err(); err != nil {
 				return Tensor{}, err
 			}
-			th, tw := min(cfg.Tile, h-y0), min(cfg.Tile, w-x0)
+			th, tw := sh, sw
 			ph, pw := roundUp(th, cfg.Multiple), roundUp(tw, cfg.Multiple)
 			tile := NewTensor(1, int64(c), int64(ph), int64(pw))
 			for ch := 0; ch < c; ch++ {
@@ -100,21 +103,25 @@ func RunTiled(ctx context.Context, r Runner, in Tensor, cfg Tiling) (Tensor, err
 	return Tensor{Shape: []int64{1, int64(k), int64(h), int64(w)}, Data: out}, nil
 }
 
-// starts returns tile origins covering n pixels with the given overlap; the
-// last tile is flush with the far edge.
-func starts(n, tile, overlap int) []int {
-	if n <= tile {
-		return []int{0}
+// layout returns the tile length along an axis of n pixels and the tiles'
+// origins: one piece when n fits in cfg.Tile, else the fewest tiles of at
+// most cfg.Tile that overlap by at least cfg.Overlap, each the smallest
+// multiple of cfg.Multiple that does it, spread evenly from edge to edge.
+// (Fixed cfg.Tile-sized tiles would make the last one overlap its
+// neighbour by up to a whole tile, all of it computed twice.)
+func layout(n int, cfg Tiling) (size int, origins []int) {
+	if n <= cfg.Tile {
+		return n, []int{0}
 	}
-	step := tile - overlap
-	var s []int
-	for p := 0; ; p += step {
-		if p+tile >= n {
-			s = append(s, n-tile)
-			return s
-		}
-		s = append(s, p)
+	step := cfg.Tile - cfg.Overlap
+	count := (n - cfg.Overlap + step - 1) / step
+	// count tiles of length L overlapping by cfg.Overlap span count*L - (count-1)*Overlap.
+	size = min(roundUp((n+(count-1)*cfg.Overlap+count-1)/count, cfg.Multiple), cfg.Tile, n)
+	origins = make([]int, count)
+	for i := range origins {
+		origins[i] = i * (n - size) / (count - 1)
 	}
+	return size, origins
 }
 
 // edgeWeight is near zero on the outer quarter of the overlap at an inner

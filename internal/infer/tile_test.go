@@ -115,16 +115,39 @@ func TestRunTiledRejectsBadInput(t *testing.T) {
 	}
 }
 
-func TestStartsCoverEverything(t *testing.T) {
-	for n := 1; n < 300; n += 7 {
-		s := starts(n, 64, 16)
-		if s[0] != 0 || s[len(s)-1]+min(64, n) != n {
-			t.Fatalf("n=%d: starts %v do not span [0,%d)", n, s, n)
-		}
-		for i := 1; i < len(s); i++ {
-			if s[i]-s[i-1] > 64-16 || s[i] <= s[i-1] {
-				t.Fatalf("n=%d: starts %v leave a gap or repeat", n, s)
+func TestLayoutCoversWithOverlap(t *testing.T) {
+	for _, cfg := range []Tiling{{Tile: 64, Overlap: 16, Multiple: 8}, {Tile: 896, Overlap: 64, Multiple: 16}} {
+		for n := 1; n < 4*cfg.Tile; n += 7 {
+			size, s := layout(n, cfg)
+			if s[0] != 0 || s[len(s)-1]+size != n {
+				t.Fatalf("%+v n=%d: tiles of %d at %v do not span [0,%d)", cfg, n, size, s, n)
 			}
+			if size > cfg.Tile || (len(s) > 1 && size%cfg.Multiple != 0) {
+				t.Fatalf("%+v n=%d: tile length %d", cfg, n, size)
+			}
+			for i := 1; i < len(s); i++ {
+				if s[i-1]+size-s[i] < cfg.Overlap || s[i] <= s[i-1] {
+					t.Fatalf("%+v n=%d: tiles of %d at %v overlap less than %d or repeat", cfg, n, size, s, cfg.Overlap)
+				}
+			}
+			// The fewest tiles, each as short as the overlap allows.
+			if len(s) > 1 && (len(s)-1)*cfg.Tile-(len(s)-2)*cfg.Overlap >= n {
+				t.Fatalf("%+v n=%d: %d tiles where %d would do", cfg, n, len(s), len(s)-1)
+			}
+			if len(s) > 1 && len(s)*(size-cfg.Multiple)-(len(s)-1)*cfg.Overlap >= n {
+				t.Fatalf("%+v n=%d: tiles of %d where %d would do", cfg, n, size, size-cfg.Multiple)
+			}
+		}
+	}
+}
+
+func TestLayoutLesionGrid(t *testing.T) {
+	// The lesion stage's grid for an IDRiD photo: 1712 wide, 1424 high.
+	cfg := Tiling{Tile: 896, Overlap: 64, Multiple: 16}
+	for _, tc := range []struct{ n, size, tiles int }{{1712, 896, 2}, {1424, 752, 2}, {1732, 624, 3}, {896, 896, 1}} {
+		size, s := layout(tc.n, cfg)
+		if size != tc.size || len(s) != tc.tiles {
+			t.Errorf("n=%d: %d tiles of %d, want %d of %d", tc.n, len(s), size, tc.tiles, tc.size)
 		}
 	}
 }
