@@ -14,8 +14,8 @@ import (
 
 // BenchmarkDetectSample is the lesion stage on the bundled sample photo
 // (IDRiD_055 at 1072x712, brought to the model's scale: 2x, a grid of
-// about 1732x1424): resampling, normalization, the model in 2x2 tiles,
-// sigmoid, objects and boxes. The model card's figure comes from
+// about 1732x1424): resampling, normalization, the model in 3x2 tiles of
+// 624x752, sigmoid, objects and boxes. The model card's figure comes from
 //
 //	go test -run '^$' -bench DetectSample -benchtime 10x -count 3 ./internal/lesions/
 //

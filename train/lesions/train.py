@@ -369,6 +369,8 @@ def main():
     ap.add_argument("--time-budget", type=float, default=0, metavar="SECONDS",
                     help="choose --steps from the speed of steps 100-200 so training ends within SECONDS")
     ap.add_argument("--export-only", action="store_true", help="export WORK/ckpt.pt (CPU) to OUT/lesions.onnx and .json")
+    ap.add_argument("--thresholds", metavar="FILE",
+                    help="per-type thresholds chosen by thresholds.py on the CV folds (default: a fixed 0.5)")
     ap.add_argument("--cv-metrics", nargs="*", default=[], metavar="FILE", help="fold metrics.json files to average into the metadata")
     ap.add_argument("--parity", default=os.path.join(repo, "internal", "lesions", "testdata", "parity.json"),
                     help="where --export-only writes the Go parity fixture")
@@ -538,6 +540,13 @@ def export(args, ckpt_path, say):
     }
     if args.cv_metrics:
         meta["cv"] = pool_cv(args.cv_metrics)
+    if args.thresholds:
+        with open(args.thresholds) as f:
+            chosen = json.load(f)
+        meta["thresholds"] = {c: float(chosen["thresholds"][c]) for c in CLASSES}
+        meta["thresholds_note"] = ("per type, the pixel-Dice-optimal threshold on the cross-validation folds' "
+                                   "held-out predictions (train/lesions/thresholds.py); cross-fitted figures in "
+                                   "models/lesions.md")
     with open(os.path.join(args.out, "lesions.json"), "w") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")
