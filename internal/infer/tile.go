@@ -49,8 +49,8 @@ func RunTiled(ctx context.Context, r Runner, in Tensor, cfg Tiling) (Tensor, err
 	}
 	cfg = cfg.withDefaults()
 	c, h, w := int(in.Shape[1]), int(in.Shape[2]), int(in.Shape[3])
-	sh, ys := layout(h, cfg)
-	sw, xs := layout(w, cfg)
+	th, ys := layout(h, cfg) // every tile is th x tw
+	tw, xs := layout(w, cfg)
 
 	var out []float32
 	var k int
@@ -60,7 +60,6 @@ func RunTiled(ctx context.Context, r Runner, in Tensor, cfg Tiling) (Tensor, err
 			if err := ctx.Err(); err != nil {
 				return Tensor{}, err
 			}
-			th, tw := sh, sw
 			ph, pw := roundUp(th, cfg.Multiple), roundUp(tw, cfg.Multiple)
 			tile := NewTensor(1, int64(c), int64(ph), int64(pw))
 			for ch := 0; ch < c; ch++ {
