@@ -22,7 +22,6 @@ import argparse
 import json
 import math
 import os
-import random
 import sys
 
 import numpy as np
@@ -109,10 +108,7 @@ def main():
         for n in ck["held_out"]:
             it = drishti[n]
             cx, cy, r = it["geo"]
-            rng = random.Random(f"{a.seed}-{n}")  # train.py's perturbation, draw for draw
-            ang = rng.uniform(0, 2 * math.pi)
-            s = rng.uniform(*T.EVAL_SCALE_RANGE)
-            pcx, pcy = cx + T.EVAL_CENTRE_ERR * r * math.cos(ang), cy + T.EVAL_CENTRE_ERR * r * math.sin(ang)
+            pcx, pcy, _, s = T.perturbed_start(a.seed, n, cx, cy, r)  # train.py's, draw for draw
             ref = (it["od_share"] >= 0.5, it["cup_share"] >= 0.5)
             row = {"image": n, "fold": f, "truth": it["cdr_mean"], "glaucoma": it["glaucoma"], "vcdr": {}, "dice": {}}
             for vname, prob in variants(model, it["img"], pcx, pcy, r * s, a.size).items():

@@ -58,12 +58,10 @@ def main():
             rf = T.DISC_RADIUS_PRIOR * fov[n]
             ratios.append(rf / r)
             ang = random.Random(f"x-{n}").uniform(0, 2 * math.pi)
-            rng = random.Random(f"{a.seed}-{n}")  # train.py's perturbation, draw for draw
-            ang2, s2 = rng.uniform(0, 2 * math.pi), rng.uniform(*T.EVAL_SCALE_RANGE)
+            px, py, _, s2 = T.perturbed_start(a.seed, n, cx, cy, r)  # train.py's, draw for draw
             starts = {"true_r": (cx, cy, r), "true_fovr": (cx, cy, rf),
                       "off0.1_fovr": (cx + 0.1 * r * math.cos(ang), cy + 0.1 * r * math.sin(ang), rf),
-                      "off0.3_r0.75-1.25": (cx + T.EVAL_CENTRE_ERR * r * math.cos(ang2),
-                                            cy + T.EVAL_CENTRE_ERR * r * math.sin(ang2), r * s2)}
+                      "off0.3_r0.75-1.25": (px, py, r * s2)}
             for k, (x, y, rr) in starts.items():
                 e = T.evaluate_image(model, it, x, y, rr, a.size, "cpu")
                 res[k].append((e["disc_dice"], e["cup_dice"], abs(e["vcdr"] - it["cdr_mean"])))

@@ -445,6 +445,16 @@ def segment_two_pass(model, img, cx, cy, r_est, size, device):
     return segment_image(model, img, geo[0], geo[1], geo[2], size, device)
 
 
+def perturbed_start(seed, name, cx, cy, r):
+    """The CV's simulated locator guess for one image (seeded by name): the
+    centre EVAL_CENTRE_ERR disc radii off in a random direction and the
+    radius estimate r x U(EVAL_SCALE_RANGE). -> (x, y, angle, scale)."""
+    rng = random.Random(f"{seed}-{name}")
+    ang = rng.uniform(0, 2 * math.pi)
+    s = rng.uniform(*EVAL_SCALE_RANGE)
+    return cx + EVAL_CENTRE_ERR * r * math.cos(ang), cy + EVAL_CENTRE_ERR * r * math.sin(ang), ang, s
+
+
 def evaluate_image(model, item, cx, cy, r_est, size, device, two_pass=False):
     seg = segment_two_pass if two_pass else segment_image
     disc, cup = seg(model, item["img"], cx, cy, r_est, size, device)
@@ -637,10 +647,7 @@ def cross_validate(run, drishti, samples, regions, avail):
         for n in held:
             it = drishti[index[n]]
             cx, cy, r = it["geo"]
-            rng = random.Random(f"{a.seed}-{n}")
-            ang = rng.uniform(0, 2 * math.pi)
-            s = rng.uniform(*EVAL_SCALE_RANGE)
-            pcx, pcy = cx + EVAL_CENTRE_ERR * r * math.cos(ang), cy + EVAL_CENTRE_ERR * r * math.sin(ang)
+            pcx, pcy, ang, s = perturbed_start(a.seed, n, cx, cy, r)
             row = {"image": n, "fold": f, "glaucoma": it["glaucoma"], "cdr_mean": it["cdr_mean"],
                    "vcdr_reference_mask": vcdr(it["od_share"] >= 0.5, it["cup_share"] >= 0.5),
                    "true_centre": evaluate_image(model, it, cx, cy, r, a.size, run.device),

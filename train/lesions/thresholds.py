@@ -61,21 +61,25 @@ def image_stats(prob, masks, fov):
     return out
 
 
-def pooled(stats, c, t):
-    """Dice, object sensitivity, false objects per image over the given images at threshold t."""
-    k = int(round(t * BINS))
-    tp = sum(int(s[c]["pos"][k:].sum()) for s in stats)
-    fn = sum(int(s[c]["pos"][:k].sum()) for s in stats)
-    fp = sum(int(s[c]["neg"][k:].sum()) for s in stats)
-    hit = sum(s[c]["objects"][t][0] for s in stats)
-    gt = sum(s[c]["objects"][t][1] for s in stats)
-    fo = sum(s[c]["objects"][t][2] for s in stats)
+def pooled(parts, c):
+    """Dice, object sensitivity and false objects per image over groups of
+    images, each group judged at its own threshold: parts = [(stats, t)]."""
+    tp = fp = fn = hit = gt = fo = n = 0
+    for stats, t in parts:
+        k = int(round(t * BINS))
+        tp += sum(int(s[c]["pos"][k:].sum()) for s in stats)
+        fn += sum(int(s[c]["pos"][:k].sum()) for s in stats)
+        fp += sum(int(s[c]["neg"][k:].sum()) for s in stats)
+        hit += sum(s[c]["objects"][t][0] for s in stats)
+        gt += sum(s[c]["objects"][t][1] for s in stats)
+        fo += sum(s[c]["objects"][t][2] for s in stats)
+        n += len(stats)
     return {"dice": 2 * tp / max(2 * tp + fp + fn, 1), "object_sensitivity": hit / gt if gt else None,
-            "hit_objects": hit, "gt_objects": gt, "fp_per_image": fo / len(stats)}
+            "hit_objects": hit, "gt_objects": gt, "fp_per_image": fo / n}
 
 
 def best(stats, c):
-    return max(CANDIDATES, key=lambda t: (pooled(stats, c, t)["dice"], -abs(t - 0.5)))
+    return max(CANDIDATES, key=lambda t: (pooled([(stats, t)], c)["dice"], -abs(t - 0.5)))
 
 
 def main():
@@ -117,26 +121,14 @@ def main():
     print(f"{'type':<4} {'t':>5} {'Dice':>7} {'obj sens':>9} {'FP/img':>7}   {'cross-fit t':<20} {'Dice':>7} "
           f"{'obj sens':>9} {'FP/img':>7}   shipped t")
     for c, cls in enumerate(T.CLASSES):
-        at05 = pooled(stats, c, 0.5)
-        chosen, parts = [], []
+        at05 = pooled([(stats, 0.5)], c)
+        parts = []
         for f in folds:
             other = [s for s, g in zip(stats, fold_of) if g != f]
             mine = [s for s, g in zip(stats, fold_of) if g == f]
-            t = best(other, c)
-            chosen.append(t)
-            parts.append((mine, t))
-        # Pool the cross-fitted judgements: sums over the folds, each at its own threshold.
-        tp = fp = fn = hit = gt = fo = 0
-        for mine, t in parts:
-            k = int(round(t * BINS))
-            tp += sum(int(s[c]["pos"][k:].sum()) for s in mine)
-            fn += sum(int(s[c]["pos"][:k].sum()) for s in mine)
-            fp += sum(int(s[c]["neg"][k:].sum()) for s in mine)
-            hit += sum(s[c]["objects"][t][0] for s in mine)
-            gt += sum(s[c]["objects"][t][1] for s in mine)
-            fo += sum(s[c]["objects"][t][2] for s in mine)
-        xfit = {"dice": 2 * tp / max(2 * tp + fp + fn, 1), "object_sensitivity": hit / gt if gt else None,
-                "hit_objects": hit, "gt_objects": gt, "fp_per_image": fo / len(stats), "thresholds_per_fold": chosen}
+            parts.append((mine, best(other, c)))
+        xfit = {**pooled(parts, c), "thresholds_per_fold": [t for _, t in parts]}
+        chosen = xfit["thresholds_per_fold"]
         shipped = best(stats, c)
         result["classes"][cls] = {"at_0.5": at05, "cross_fitted": xfit, "shipped_threshold": shipped}
 
