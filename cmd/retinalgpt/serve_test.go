@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -302,7 +303,18 @@ func TestServeEngineFlag(t *testing.T) {
 		t.Skip("runs every model")
 	}
 	requireORT(t)
-	const want = "The vertical cup-to-disc ratio is 0.359."
+	// The fake LLM quotes the sample's measured ratio (which follows the
+	// committed disc/cup model), so the server must highlight disc and cup.
+	stdout, stderr, code := run(t, "analyze", "--json", "--out", t.TempDir())
+	var rep struct {
+		Disc struct {
+			CDR struct{ Vertical float64 } `json:"cdr"`
+		} `json:"disc"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); code != 0 || err != nil || rep.Disc.CDR.Vertical <= 0 {
+		t.Fatalf("analyze the sample: code %d, %v, cdr %v; stderr %s", code, err, rep.Disc.CDR.Vertical, stderr)
+	}
+	want := fmt.Sprintf("The vertical cup-to-disc ratio is %.3f.", rep.Disc.CDR.Vertical)
 	url, _ := fakeLLM(t, want, 0)
 	base, stop := startServe(t, "--engine", "openai", "--llm-url", url, "--llm-model", "fake")
 	defer stop()

@@ -193,7 +193,7 @@ func lesionCaveat(m lesions.Model) string {
 		}
 	}
 	if len(undetected) > 0 {
-		fmt.Fprintf(&b, " %s are not detected by this model: a count of 0 does not mean there are none.", capitalizeFirst(strings.Join(undetected, " and ")))
+		fmt.Fprintf(&b, " %s are not detected by this model: their count and boxes say nothing either way (a count of 0 does not mean there are none).", capitalizeFirst(strings.Join(undetected, " and ")))
 	}
 	if len(auprs) > 0 {
 		fmt.Fprintf(&b, " Cross-validated AUPR per type (%d folds, %d held-out IDRiD photos): %s.", m.CV.Folds, m.CV.HeldOutImages, strings.Join(auprs, ", "))

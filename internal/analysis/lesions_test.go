@@ -3,6 +3,7 @@ package analysis
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -36,8 +37,9 @@ func TestAnalyzeSampleLesions(t *testing.T) {
 	if len(r.NotAssessed) != 0 {
 		t.Errorf("not_assessed %+v with the stage on", r.NotAssessed)
 	}
-	if !strings.Contains(l.Caveat, "Microaneurysms are not detected by this model") || !strings.Contains(l.Caveat, "EX 0.61") {
-		t.Errorf("caveat %q", l.Caveat)
+	exCV := fmt.Sprintf("EX %.3f", *l.Types[lesions.EX].CVAUPR)
+	if !strings.Contains(l.Caveat, "Microaneurysms are not detected by this model") || !strings.Contains(l.Caveat, exCV) {
+		t.Errorf("caveat %q, want the microaneurysm warning and %q", l.Caveat, exCV)
 	}
 	var stages []string
 	for _, tm := range r.Timings {
@@ -86,6 +88,13 @@ func TestAnalyzeSampleLesions(t *testing.T) {
 	}
 	if m := LesionMask(res.Lesions, lesions.EX); m.Bounds() != res.Image.Pix.Bounds() || countSet(m.Pix) == 0 {
 		t.Errorf("EX mask at the original resolution: %v, %d px", m.Bounds(), countSet(m.Pix))
+	}
+	// The overlay draws detected types and only names undetected ones.
+	for i, layer := range res.lesionLayers() {
+		ty := l.Types[i]
+		if drawn := layer.Mask != nil || len(layer.Boxes) > 0; drawn != ty.Detected {
+			t.Errorf("overlay %s: drawn %v (label %q), detected %v", ty.Type, drawn, layer.Label, ty.Detected)
+		}
 	}
 
 	off, err := an.Analyze(context.Background(), img, Options{})

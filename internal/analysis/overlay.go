@@ -46,7 +46,12 @@ func (r *Result) lesionLayers() []overlay.LesionLayer {
 		l := overlay.LesionLayer{Mask: LesionMask(r.Lesions, k), Color: overlay.LesionColors[k.String()],
 			Label: fmt.Sprintf("%s %s: %d", k, k.Name(), t.Count)}
 		if !t.Detected {
+			// The legend says why; drawing the type's objects would show
+			// marks the model cannot make reliably (held-out AUPR < 0.02).
 			l.Label = fmt.Sprintf("%s %s: not detected by this model", k, k.Name())
+			l.Mask = nil
+			out = append(out, l)
+			continue
 		}
 		for _, b := range t.Boxes {
 			l.Boxes = append(l.Boxes, overlay.Box(b.BoxPx))

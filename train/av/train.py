@@ -356,7 +356,7 @@ def export(model, ck, args, say, data_root):
     export_onnx(model, onnx_path, 64)
     meta = {
         "name": "av",
-        "version": time.strftime("%Y.%m.%d"),
+        "version": args.version or time.strftime("%Y.%m.%d"),
         "task": "retinal artery/vein segmentation (independent sigmoid channels: vessel, artery, vein; "
                 "a vessel pixel is an artery if p_artery > p_vein)",
         "input": "image",
@@ -374,12 +374,15 @@ def export(model, ck, args, say, data_root):
         "train_seed": int(cargs.get("seed", 0)),
         "train_note": f"train/av/train.py --steps {int(ck.get('total_steps', ck['step']))} "
                       f"--batch {cargs.get('batch')} --patch {cargs.get('patch')} --seed {cargs.get('seed')}"
+                      + (f" --widths {','.join(str(w) for w in cargs['widths'])}" if cargs.get("widths") else "")
                       + (" --holdout" if holdout else ""),
         "train_data": train_data_note(holdout),
     }
     if cargs.get("init_onnx"):
         meta["train_note"] += (f" --lr {cargs.get('lr')} --init-onnx {cargs['init_onnx']} "
                                f"--camera-variants {cargs.get('camera_variants', 0)} (a fine-tune of that model)")
+    elif cargs.get("camera_variants"):
+        meta["train_note"] += f" --camera-variants {cargs['camera_variants']}"
     if cargs.get("camera_variants"):
         meta["train_data"] += f", each with {cargs['camera_variants']} camera-like recolourings"
     with open(os.path.join(args.out, "av.json.tmp"), "w") as f:
@@ -415,6 +418,7 @@ def main():
     ap.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA, torch >= 2 only)")
     ap.add_argument("--export", action="store_true", help="export after training (on CPU torch 1.13 prefer --export-only)")
     ap.add_argument("--export-only", action="store_true", help="export WORK/ckpt.pt without training")
+    ap.add_argument("--version", help="model version in av.json (default: today's date)")
     ap.add_argument("--widths", type=lambda t: [int(v) for v in t.split(",")], default=[16, 32, 64, 128],
                     help="U-Net channels per level (len-1 poolings; Go reads the size multiple from av.json)")
     ap.add_argument("--init-onnx", metavar="PATH",

@@ -510,7 +510,7 @@ class Run:
         self.log = open(os.path.join(args.work, "train.log"), "a")
         self.steps = args.steps if not args.time_budget else None
         self.sec_per_step = None
-        self.n_models = (args.cv or 0) + (1 if args.final else 0)
+        self.n_models = (1 if args.fold is not None else args.cv or 0) + (1 if args.final else 0)
 
     def say(self, msg):
         line = time.strftime("%H:%M:%S ") + msg
@@ -634,6 +634,8 @@ def cross_validate(run, drishti, samples, regions, avail):
     sample_idx = {s["name"]: len(drishti) + j for j, s in enumerate(samples)}
     per_image, fold_out = [], []
     for f, held in enumerate(folds):
+        if a.fold is not None and f != a.fold:
+            continue
         run.say(f"fold {f}/{k}: held out {' '.join(held)}")
         held_set = set(held)
         pool = [index[n] for n in names if n not in held_set]
@@ -747,8 +749,9 @@ def train_main(args):
         run.say(f"saved {path} ({run.steps} steps)")
     metrics["wall_s"] = round(time.time() - run.t0, 1)
     atomic_json(mpath, metrics)
+    speed = f"{run.sec_per_step:.4f} s/step" if run.sec_per_step else "no step trained (all folds resumed)"
     run.say(f"done in {metrics['wall_s']:.0f}s (budget {args.time_budget}); steps per model {run.steps}, "
-            f"{run.sec_per_step:.4f} s/step; wrote {mpath}")
+            f"{speed}; wrote {mpath}")
 
 
 # ---------------------------------------------------------------- export
@@ -879,6 +882,9 @@ def main():
                     help="K-fold cross-validation over the Drishti images (K = 5 if omitted)")
     ap.add_argument("--final", action="store_true", help="train on everything and save WORK/ckpt.pt")
     ap.add_argument("--dice-weight", type=float, default=0.5, help="weight of the soft Dice term of the loss")
+    ap.add_argument("--fold", type=int, metavar="F",
+                    help="--cv: train and score fold F alone (folds side by side in separate processes; "
+                         "then --cv --resume in a folder holding every foldF.pt pools them)")
     ap.add_argument("--init-folds", metavar="DIR",
                     help="--cv: start each fold's model from DIR/foldK.pt (a fine-tune of an earlier CV run)")
     ap.add_argument("--init-final", metavar="CKPT",
@@ -907,6 +913,8 @@ def main():
         ap.error("nothing to do: give --cv [K], --final and/or --export-only")
     if args.cv is not None and args.cv < 2:
         ap.error("--cv K needs K >= 2")
+    if args.fold is not None and not (args.cv and 0 <= args.fold < args.cv):
+        ap.error("--fold F needs --cv K and 0 <= F < K")
     cuda = torch.cuda.is_available()
     if args.batch is None:
         args.batch = 32 if cuda else 8
