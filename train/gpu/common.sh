@@ -1,6 +1,13 @@
-# Shared by the GPU session scripts (run.sh, next.sh): source it after
-# setting W (the runs folder). Every run is a background job whose output
-# goes to $W/NAME/stdout.log.
+# Shared by the GPU session scripts (run.sh, next.sh, third.sh): source it
+# after setting W (the runs folder). It makes $OUT and $W, sets PY and
+# prints the device. Every run is a background job
+# whose output goes to $W/NAME/stdout.log.
+OUT=${OUT:-/tmp/gpu-out}
+mkdir -p "$OUT" "$W"
+export PYTHONUNBUFFERED=1
+PY=${PY:-python3}
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+$PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
 
 run() { # name, then the command
 	local name=$1; shift

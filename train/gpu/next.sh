@@ -15,15 +15,8 @@
 #    untried middle of the 0.5 (shipped) and 1.0 (DRIVE-only) runs;
 #  - disc/cup (issue 4): the shipped recipe with 3x the steps, 5-fold CV.
 set -u
-OUT=${OUT:-/tmp/gpu-out}
 BUDGET=${BUDGET:-400}
 W=/tmp/gpu-runs-next
-mkdir -p "$OUT" "$W"
-export PYTHONUNBUFFERED=1
-PY=${PY:-python3}
-command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-$PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
-
 . "$(dirname "$0")/common.sh"
 
 LEN="--time-budget $BUDGET"; [ -n "${STEPS:-}" ] && LEN="--steps $STEPS"

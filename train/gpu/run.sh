@@ -8,15 +8,8 @@
 # --time-budget.
 #   BUDGET=400 DEADLINE=520 train/gpu/run.sh
 set -u
-OUT=${OUT:-/tmp/gpu-out}
 BUDGET=${BUDGET:-400}
 W=/tmp/gpu-runs
-mkdir -p "$OUT" "$W"
-export PYTHONUNBUFFERED=1
-PY=${PY:-python3}
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-$PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
-
 . "$(dirname "$0")/common.sh"
 
 LEN="--time-budget $BUDGET"; [ -n "${STEPS:-}" ] && LEN="--steps $STEPS"  # STEPS: a quick check of this script

@@ -25,15 +25,8 @@
 #    `--fold all --threads 2 --time-budget 130`, which at 21.6 ms/step
 #    alone chose 5589 steps (the folds here: 1634-1642 at 0.19 s/step).
 set -u
-OUT=${OUT:-/tmp/gpu-out}
 BUDGET=${BUDGET:-380}
 W=/tmp/gpu-runs-third
-mkdir -p "$OUT" "$W"
-export PYTHONUNBUFFERED=1
-PY=${PY:-python3}
-command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-$PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
-
 . "$(dirname "$0")/common.sh"
 
 LEN="--time-budget $BUDGET"; LF="--time-budget $((BUDGET - 50))"  # lesion folds also score 5 images
