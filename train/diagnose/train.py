@@ -812,6 +812,22 @@ def glaucoma_stack(args, say):
 LESION_FEATURES = ["HE_count", "HE_area", "EX_count", "EX_area", "SE_count", "SE_area"]
 
 
+def lesion_training_duplicates(names, path):
+    """Boolean per row: an IDRiD grading photo listed in PATH (a JSON list
+    or one name per line, e.g. IDRiD_029) as a near-duplicate of a photo the
+    lesion model was trained on (`retinalgpt dataset dedup --datasets
+    idrid_grading=...,idrid_segmentation=...`). Its lesion evidence is
+    memorized, not detected, so the figures are also given without it."""
+    text = open(path).read()
+    listed = json.loads(text) if text.lstrip().startswith("[") else [
+        l.strip() for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
+    stems = {os.path.splitext(os.path.basename(n))[0].lower() for n in listed}
+    out = np.array([os.path.splitext(os.path.basename(n))[0].lower() in stems for n in names])
+    if out.sum() != len(stems):
+        raise SystemExit(f"{path}: {len(stems)} names, {int(out.sum())} found among the photos")
+    return out
+
+
 def idrid_lesion_reports(names, src):
     """(row of list.txt, report) for each IDRiD photo in the retinalgpt
     analyze --lesions --json lines of WORK/lesions_*.jsonl that has a
@@ -896,6 +912,13 @@ def referable_stack(args, say):
         st = fit_logistic(lf[tr], y[tr].astype(float))
         pl[te] = apply_logistic(lf[te], st)
     res["referable_lesions_alone_auc"] = auc(pl[m], y[m])
+    if args.lesion_duplicates:
+        k = m & ~lesion_training_duplicates(names, args.lesion_duplicates)
+        gk = grade[k[m]]
+        res["without_lesion_training_duplicates"] = {
+            "n": int(k.sum()), "referable_with_lesions": binary_metrics_t(p[k], y[k], thr[k]),
+            "referable_classifier_alone": binary_metrics_t(pc[k], y[k], tc[k]),
+            "dr_accuracy": float((gk == lab[k, 0]).mean()), "dr_kappa": qwk(lab[k, 0], gk, 5)}
     st = fit_logistic(x[m], y[m].astype(float))
     shipped = stack_entry(["referable_logit"] + LESION_FEATURES, st, youden(apply_logistic(x[m], st), y[m]))
     publish("referable_stack", res, shipped, say)
@@ -947,6 +970,11 @@ def dme_stack(args, say):
            "n": int(m.sum()), "dme_accuracy": float((pred[m] == yy).mean()), "dme_kappa": qwk(yy, pred[m], 3),
            "dme_ece": ece_multi(P[m], yy), "dme_confusion": confusion(yy, pred[m], 3),
            "dme_any": binary_metrics_t(pa[m], (yy >= 1).astype(int), ta[m])}
+    if args.lesion_duplicates:
+        k = m & ~lesion_training_duplicates(names, args.lesion_duplicates)
+        res["without_lesion_training_duplicates"] = {
+            "n": int(k.sum()), "dme_accuracy": float((pred[k] == y[k]).mean()), "dme_kappa": qwk(y[k], pred[k], 3),
+            "dme_any": binary_metrics_t(pa[k], (y[k] >= 1).astype(int), ta[k])}
 
     st = fit_logistic(x[m], (y[m] >= 1).astype(float))
     sev = m & (y >= 1)
@@ -978,6 +1006,9 @@ def main():
     ap.add_argument("--glaucoma-list", action="store_true", help="write WORK/glaucoma_paths.txt, the photos whose CDR the glaucoma combination needs")
     ap.add_argument("--glaucoma-stack", action="store_true", help="fit the glaucoma combination with the vertical CDR (needs WORK/disc_*.jsonl from retinalgpt analyze --json)")
     ap.add_argument("--referable-stack", action="store_true", help="fit the referable-DR combination with the lesion evidence (needs WORK/lesions_*.jsonl from retinalgpt analyze --lesions --json over the IDRiD grading photos)")
+    ap.add_argument("--lesion-duplicates", metavar="FILE",
+                    help="--referable-stack/--dme-stack: grading photos that duplicate the lesion model's training photos "
+                         "(JSON list or one name a line); the figures are also given without them")
     ap.add_argument("--dme-stack", action="store_true", help="fit the DME combination with the exudate evidence (needs WORK/lesions_*.jsonl)")
     ap.add_argument("--export-fold", type=int, default=None, help="with --export: export the fold-K model instead")
     args = ap.parse_args()
