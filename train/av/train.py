@@ -533,6 +533,15 @@ def main():
             if device == "cuda":
                 torch.cuda.synchronize()
             sps = (time.time() - t_mark) / (WARM - 20)
+            # Time a second whole-image pass: the first one pays for
+            # cuDNN's algorithm search at a new input size (about 10 s on
+            # an H200 for the 5-level model, which once reserved 1300 s).
+            # In eval mode, so the timing passes leave BatchNorm's running
+            # statistics alone (the loop sets train mode again).
+            model.eval()
+            predict(model, train[0][1], device)
+            if device == "cuda":
+                torch.cuda.synchronize()
             te = time.time()
             predict(model, train[0][1], device)
             if device == "cuda":

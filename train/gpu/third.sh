@@ -18,8 +18,10 @@
 #
 # What the session actually ran (the cards cite it): this script with
 # BUDGET=380 DEADLINE=450, then two short calls, because
-#  - the A/V runs' time budget reserved ~1300 s for evaluation and chose
-#    100 steps: rerun alone with --steps 1800 (below now; 0.095 s/step);
+#  - the A/V runs' time budget reserved ~1300 s for evaluation (it timed
+#    the first whole-image pass, cuDNN's search included; fixed in
+#    train/av/train.py) and chose 100 steps: rerun alone with --steps 1800
+#    (below now; 0.095 s/step);
 #  - the weights-only step deleted light-final's checkpoint (its name
 #    began with light-f; fixed below): retrained alone with
 #    `--fold all --threads 2 --time-budget 130`, which at 21.6 ms/step
