@@ -1,0 +1,77 @@
+package analysis
+
+import (
+	"context"
+	"image"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/retinalgpt/retinalgpt/internal/fundus"
+	"github.com/retinalgpt/retinalgpt/internal/lesions"
+)
+
+// TestDiscProbe is a measurement harness, not a check: for every photo
+// listed (one path a line) in the file named by RETINALGPT_DISC_PROBE it
+// logs whether a disc was found and three candidate evidence figures for
+// telling a disc from a bright exudate cluster (models/disccup.md,
+// "Disc-less photos"): the locator's confidence, the share of the disc's
+// pixels on the vessel mask and on the hard-exudate mask.
+//
+//	RETINALGPT_DISC_PROBE=list.txt go test -run TestDiscProbe -v -timeout 60m ./internal/analysis/
+func TestDiscProbe(t *testing.T) {
+	list := os.Getenv("RETINALGPT_DISC_PROBE")
+	if list == "" {
+		t.Skip("set RETINALGPT_DISC_PROBE to a file of photo paths")
+	}
+	data, err := os.ReadFile(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	an := newAnalyzer(t)
+	for _, p := range strings.Fields(string(data)) {
+		img, err := decodeFile(p)
+		if err != nil {
+			t.Logf("%s: %v", p, err)
+			continue
+		}
+		res, err := an.Analyze(context.Background(), img, Options{NoQualityGate: true, Lesions: true})
+		if err != nil {
+			t.Logf("%s: %v", p, err)
+			continue
+		}
+		if s := res.Disc; s.Disc == nil || !s.Found {
+			t.Logf("PROBE %s found=false", p)
+			continue
+		}
+		t.Logf("PROBE %s found=true locator=%.3f vessel_share=%.4f ex_share=%.4f", p, res.Landmarks.Disc.Confidence,
+			shareOn(res.Disc.Disc, res.VesselMask), shareOn(res.Disc.Disc, LesionMask(res.Lesions, lesions.EX)))
+	}
+}
+
+func decodeFile(path string) (*fundus.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return fundus.Decode(f, path, fundus.Limits{})
+}
+
+// shareOn is the share of region's set pixels that are set in m.
+func shareOn(region, m *image.Gray) float64 {
+	in, hit := 0, 0
+	b := region.Rect.Intersect(m.Rect)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if region.GrayAt(x, y).Y == 0 {
+				continue
+			}
+			in++
+			if m.GrayAt(x, y).Y != 0 {
+				hit++
+			}
+		}
+	}
+	return float64(hit) / float64(max(in, 1))
+}
