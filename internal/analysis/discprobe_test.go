@@ -30,7 +30,7 @@ func TestDiscProbe(t *testing.T) {
 	}
 	an := newAnalyzer(t)
 	for _, p := range strings.Fields(string(data)) {
-		img, err := decodeFile(p)
+		img, err := fundus.Load(p, fundus.Limits{})
 		if err != nil {
 			t.Logf("%s: %v", p, err)
 			continue
@@ -47,15 +47,6 @@ func TestDiscProbe(t *testing.T) {
 		t.Logf("PROBE %s found=true locator=%.3f vessel_share=%.4f ex_share=%.4f", p, res.Landmarks.Disc.Confidence,
 			shareOn(res.Disc.Disc, res.VesselMask), shareOn(res.Disc.Disc, LesionMask(res.Lesions, lesions.EX)))
 	}
-}
-
-func decodeFile(path string) (*fundus.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return fundus.Decode(f, path, fundus.Limits{})
 }
 
 // shareOn is the share of region's set pixels that are set in m.

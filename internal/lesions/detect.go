@@ -39,10 +39,11 @@ func New(rt *infer.Runtime, m Model) (*Detector, error) {
 // bottom) to 1712 x 1712 (a full circle), which tiles of at most 896
 // overlapping by 64 cover in 2 x 2 (infer.RunTiled shrinks them to what
 // the cover needs: 896 x 752 for 1712 x 1424). Measured on IDRiD_055
-// (2144x1424) on the 2-core development machine with square tiles: one run
-// of the whole grid took about 1.4 s and 2.0 GB of resident memory, 2 x 2
-// tiles of 896 about 1.7 s and 0.8 GB, 1024-pixel tiles (4 of them) 2.2 s
-// and 1.2 GB. A 64-pixel overlap blends away the outer 16-32 pixels of
+// (2144x1424) on the 2-core development machine with square tiles and the
+// full-width model of 2026.11.27 (four times the shipped model's work per
+// pixel): one run of the whole grid took about 1.4 s and 2.0 GB of
+// resident memory, 2 x 2 tiles of 896 about 1.7 s and 0.8 GB, 1024-pixel
+// tiles (4 of them) 2.2 s and 1.2 GB. A 64-pixel overlap blends away the outer 16-32 pixels of
 // each inner tile edge, about the 32-pixel context margin the training
 // script scores with.
 const (

@@ -6,6 +6,8 @@ them. `retinalgpt analyze` must answer "optic disc not found" for every one.
 
   /usr/bin/python3 train/disc/macula_crops.py --out /tmp/macula --kind healthy -n 6   # DR grade 0
   /usr/bin/python3 train/disc/macula_crops.py --out /tmp/macula --kind dme -n 6       # DME risk 2 (exudates)
+  /usr/bin/python3 train/disc/macula_crops.py --out /tmp/macula --photo assets/sample/idrid_055.jpg \
+      --box 130,100,630,600                                                            # the sample's macula
   for f in /tmp/macula/*.png; do retinalgpt analyze "$f" --out /tmp/macula-out | grep -i "optic disc"; done
 """
 import argparse
@@ -18,14 +20,35 @@ from PIL import Image, ImageDraw
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def circle_crop(im, box, inset):
+    """The box cut from im, black outside the circle inscribed in it less
+    inset pixels all round."""
+    crop = im.crop(box)
+    mask = Image.new("L", crop.size, 0)
+    ImageDraw.Draw(mask).ellipse((inset, inset, crop.size[0] - 1 - inset, crop.size[1] - 1 - inset), fill=255)
+    out = Image.new("RGB", crop.size)
+    out.paste(crop, (0, 0), mask)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--grading", default=os.path.join(HERE, "..", "..", "..", "shared", "datasets", "idrid", "grading"))
     ap.add_argument("--out", required=True)
     ap.add_argument("--kind", choices=("healthy", "dme"), default="healthy")
     ap.add_argument("-n", type=int, default=6, help="the first N photos of that kind in labels.csv")
+    ap.add_argument("--photo", help="instead: crop this photo at --box (written as NAME_macula.png)")
+    ap.add_argument("--box", help="with --photo: X0,Y0,X1,Y1 in pixels, a square around the macula")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    if args.photo:
+        if not args.box:
+            ap.error("--photo needs --box")
+        name = os.path.splitext(os.path.basename(args.photo))[0] + "_macula.png"
+        box = tuple(int(v) for v in args.box.split(","))
+        circle_crop(Image.open(args.photo).convert("RGB"), box, 10).save(os.path.join(args.out, name))
+        print(f"wrote {os.path.join(args.out, name)}")
+        return
     n = 0
     for r in csv.DictReader(open(os.path.join(args.grading, "labels.csv"))):
         if n >= args.n:
@@ -36,11 +59,7 @@ def main():
         s = im.size[0] / 4288.0  # labels.csv is at the original 4288-pixel width
         fx, fy, ox, oy = (float(r[k]) * s for k in ("fovea_x", "fovea_y", "od_x", "od_y"))
         rad = 0.6 * math.hypot(fx - ox, fy - oy)
-        crop = im.crop((int(fx - rad), int(fy - rad), int(fx + rad), int(fy + rad)))
-        mask = Image.new("L", crop.size, 0)
-        ImageDraw.Draw(mask).ellipse((2, 2, crop.size[0] - 3, crop.size[1] - 3), fill=255)
-        out = Image.new("RGB", crop.size)
-        out.paste(crop, (0, 0), mask)
+        out = circle_crop(im, (int(fx - rad), int(fy - rad), int(fx + rad), int(fy + rad)), 2)
         out.save(os.path.join(args.out, f"{args.kind}_{os.path.splitext(r['image'])[0]}.png"))
         n += 1
     print(f"wrote {n} crops to {args.out}")
