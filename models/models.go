@@ -32,6 +32,12 @@ var disccupONNX []byte
 //go:embed disccup.json
 var disccupJSON []byte
 
+//go:embed discverify.onnx
+var discverifyONNX []byte
+
+//go:embed discverify.json
+var discverifyJSON []byte
+
 //go:embed av.onnx
 var avONNX []byte
 
@@ -90,6 +96,10 @@ func DiscFiles() (onnx, meta []byte) { return discONNX, discJSON }
 // sidecar JSON (parsed by disc.ParseCupModel, whose metadata differs from
 // Meta).
 func DiscCupFiles() (onnx, meta []byte) { return disccupONNX, disccupJSON }
+
+// DiscVerifyFiles returns the optic disc verifier's graph and sidecar JSON
+// (parsed by disc.ParseVerifyModel).
+func DiscVerifyFiles() (onnx, meta []byte) { return discverifyONNX, discverifyJSON }
 
 // LesionsFiles returns the diabetic-retinopathy lesion segmentation model's
 // graph and sidecar JSON (parsed by lesions.ParseModel, whose metadata

@@ -31,6 +31,32 @@ def fov_normalize(rgb):
     return out
 
 
+def fov_normalize_batch(rgb):
+    """fov_normalize on a batch, in torch: rgb (B,3,H,W) float holding whole 0..255 values."""
+    mask = (rgb.amax(1, keepdim=True) > FOV_THRESHOLD).float()
+    x = rgb / 255.0
+    n = mask.sum((2, 3), keepdim=True).clamp(min=1)
+    mean = (x * mask).sum((2, 3), keepdim=True) / n
+    var = (((x - mean) ** 2) * mask).sum((2, 3), keepdim=True) / n
+    return (x - mean) / (var.sqrt() + NORM_EPS) * mask
+
+
+def rank_auc(scores, positive):
+    """ROC AUC by ranks (ties count half); None without both classes."""
+    s, y = np.asarray(scores, float), np.asarray(positive, bool)
+    if y.all() or not y.any():
+        return None
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s))
+    ranks[order] = np.arange(1, len(s) + 1)
+    for v in np.unique(s):  # average ranks over ties
+        tie = s == v
+        if tie.sum() > 1:
+            ranks[tie] = ranks[tie].mean()
+    npos = int(y.sum())
+    return float((ranks[y].sum() - npos * (npos + 1) / 2) / (npos * (len(s) - npos)))
+
+
 class Block(nn.Module):
     """Two 3x3 convolutions, each with BatchNorm and ReLU."""
 

@@ -108,7 +108,11 @@ func runEvalLocalize(cmd *cobra.Command, f evalLocalizeFlags) error {
 	fmt.Fprintf(tw, "landmark\tmedian\tmean\twithin %.0f px\t\n", rep.RadiusPx)
 	fmt.Fprintf(tw, "optic disc\t%.1f\t%.1f\t%.1f%%\t\n", rep.ODMedian, rep.ODMean, 100*rep.ODWithin)
 	fmt.Fprintf(tw, "fovea\t%.1f\t%.1f\t%.1f%%\t\n", rep.FoveaMedian, rep.FoveaMean, 100*rep.FoveaWithin)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "\nlabelled discs called absent (\"optic disc not found\"): %d\n", rep.ODAbsent)
+	return err
 }
 
 type evalVesselFlags struct {

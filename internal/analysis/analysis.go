@@ -60,6 +60,8 @@ type Analyzer struct {
 	discSHA string // of the disc model's ONNX bytes, hashed once
 	cup     *disc.Segmenter
 	cupSHA  string // of the disc/cup model's ONNX bytes
+	verify  *disc.Verifier
+	verSHA  string // of the disc verifier's ONNX bytes
 	diag    *diagnose.Classifier
 	diagSHA string // of the diagnosis classifier's ONNX bytes
 	// The lesion model is loaded on the first Analyze that asks for it.
@@ -105,6 +107,13 @@ func New(cfg Config) (*Analyzer, error) {
 		}
 	}
 	if err == nil {
+		var vm disc.VerifyModel
+		if vm, err = disc.ParseVerifyModel(models.DiscVerifyFiles()); err == nil {
+			a.verify, err = disc.NewVerifier(rt, vm)
+			a.verSHA = sha256Hex(vm.ONNX)
+		}
+	}
+	if err == nil {
 		var gm diagnose.Model
 		if gm, err = diagnose.ParseModel(models.DiagnoseFiles()); err == nil {
 			a.diag, err = diagnose.NewClassifier(rt, gm)
@@ -129,6 +138,9 @@ func (a *Analyzer) Close() error {
 	}
 	if a.cup != nil {
 		err = errors.Join(err, a.cup.Close())
+	}
+	if a.verify != nil {
+		err = errors.Join(err, a.verify.Close())
 	}
 	if a.lesions != nil {
 		err = errors.Join(err, a.lesions.Close())
@@ -359,14 +371,17 @@ func (a *Analyzer) locate(ctx context.Context, img *fundus.Image, fov fundus.FOV
 	mark := func(l disc.Landmark) report.Landmark {
 		return report.Landmark{Center: report.NewPoint(l.X, l.Y, w, h), Confidence: report.Round(l.Confidence, 3)}
 	}
-	return r, &report.Anatomy{
-		Model:               "disc@" + r.ModelVersion,
-		Disc:                mark(r.Disc),
-		Fovea:               mark(r.Fovea),
-		Laterality:          disc.Laterality(r.Disc.Point, r.Fovea.Point).String(),
-		Field:               disc.FieldType(r.Disc.Point, r.Fovea.Point, fov).String(),
-		DiscFoveaDistancePx: report.Round(disc.Distance(r.Disc.Point, r.Fovea.Point), 1),
-	}, nil
+	an := &report.Anatomy{
+		Model:      "disc@" + r.ModelVersion,
+		Disc:       mark(r.Disc),
+		Fovea:      mark(r.Fovea),
+		Laterality: r.Eye().String(),
+		Field:      r.Field(fov).String(),
+	}
+	if !r.DiscAbsent {
+		an.DiscFoveaDistancePx = report.Round(disc.Distance(r.Disc.Point, r.Fovea.Point), 1)
+	}
+	return r, an, nil
 }
 
 func (a *Analyzer) newReport(img *fundus.Image) *report.Report {
@@ -385,6 +400,7 @@ func (a *Analyzer) newReport(img *fundus.Image) *report.Report {
 			{Name: am.Meta.Name, Version: am.Meta.Version, SHA256: am.SHA256},
 			{Name: "disc", Version: a.disc.Model().Version, SHA256: a.discSHA},
 			{Name: a.cup.Model().Name, Version: a.cup.Model().Version, SHA256: a.cupSHA},
+			{Name: a.verify.Model().Name, Version: a.verify.Model().Version, SHA256: a.verSHA},
 		},
 		Image:   report.Image{File: filepath.Base(img.Name), Format: img.Format, Width: img.Width, Height: img.Height, Bytes: img.Bytes, SHA256: img.SHA256},
 		Timings: []report.Timing{},

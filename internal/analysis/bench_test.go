@@ -100,8 +100,8 @@ func BenchmarkVesselStage(b *testing.B) {
 // BenchmarkDiscStage is the whole disc stage on the bundled sample photo
 // (IDRiD_055 at 1072x712): the locator (normalize to its size, model,
 // peaks) then the disc/cup segmentation (crop, model, masks back to
-// original pixels, measures), as Analyze runs them after the field of
-// view is found. It reports the median time per photo as well as the mean:
+// original pixels, measures) and the disc verifier, as Analyze runs them
+// after the field of view is found. It reports the median time per photo as well as the mean:
 //
 //	go test -run '^$' -bench DiscStage -benchtime 30x ./internal/analysis/
 func BenchmarkDiscStage(b *testing.B) {

@@ -33,9 +33,33 @@ func (a *Analyzer) DiscCupModel() string { return a.cup.Model().String() }
 // segmentDisc is the disc_cup stage: the disc and cup around the located
 // disc, in original pixels.
 func (a *Analyzer) segmentDisc(ctx context.Context, img *fundus.Image, fov fundus.FOV, lm disc.Result) (*disc.Segmentation, error) {
-	seg, err := a.cup.Segment(ctx, img.Pix, fov, lm.Disc.Point, disc.Laterality(lm.Disc.Point, lm.Fovea.Point))
+	seg, err := a.cup.Segment(ctx, img.Pix, fov, lm.Disc.Point, lm.Eye())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", img.Name, err)
+	}
+	// The locator was trained to leave its disc channel empty on disc-less
+	// photos (macula-only fields); the disc/cup model was not, and finds an
+	// oval in whatever bright spot it is centred on (an exudate cluster),
+	// so the locator has the last word. Found false keeps every measure
+	// out of the report.
+	if lm.DiscAbsent {
+		seg.Found = false
+		seg.Reason = fmt.Sprintf("the locator sees no optic disc in the photo (peak probability %.2f, below %.2f)",
+			lm.Disc.Confidence, a.disc.Model().MinDiscConfidence)
+	}
+	// What passed every check so far may still be a round cluster of
+	// hard exudates: the verifier, trained on exactly those, looks again
+	// at the square around it at the disc's own scale.
+	if seg.Found {
+		p, err := a.verify.Probability(ctx, img.Pix, seg.Measures.Centre, seg.Measures.RadiusPx())
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", img.Name, err)
+		}
+		seg.Verification, seg.Verified = p, true
+		if t := a.verify.Model().Threshold; p < t {
+			seg.Found = false
+			seg.Reason = fmt.Sprintf("what was found does not look like an optic disc (verifier probability %.2f, below %.2f)", p, t)
+		}
 	}
 	return seg, nil
 }
@@ -80,6 +104,13 @@ func discSection(seg *disc.Segmentation, cal report.Calibration, w, h int) *repo
 		Found:      seg.Found,
 		Reason:     seg.Reason,
 		Confidence: report.Round(seg.Confidence, 3),
+		Verification: func() *float64 {
+			if !seg.Verified {
+				return nil
+			}
+			v := report.Round(seg.Verification, 3)
+			return &v
+		}(),
 		Crop: report.DiscCrop{
 			Center:           report.NewPoint(seg.Crop.Centre().X, seg.Crop.Centre().Y, w, h),
 			RadiusEstimatePx: report.Round(seg.RadiusEstimate, 2),

@@ -40,12 +40,16 @@ func TestDiscProbe(t *testing.T) {
 			t.Logf("%s: %v", p, err)
 			continue
 		}
-		if s := res.Disc; s.Disc == nil || !s.Found {
-			t.Logf("PROBE %s found=false", p)
+		s := res.Disc
+		if s.Disc == nil || s.Measures.Disc.Area == 0 {
+			t.Logf("PROBE %s found=false locator=%.3f (no disc mask)", p, res.Landmarks.Disc.Confidence)
 			continue
 		}
-		t.Logf("PROBE %s found=true locator=%.3f vessel_share=%.4f ex_share=%.4f", p, res.Landmarks.Disc.Confidence,
-			shareOn(res.Disc.Disc, res.VesselMask), shareOn(res.Disc.Disc, LesionMask(res.Lesions, lesions.EX)))
+		m := s.Measures
+		t.Logf("PROBE %s found=%v locator=%.3f vessel_share=%.4f ex_share=%.4f ring_ratio=%.3f", p, s.Found, res.Landmarks.Disc.Confidence,
+			shareOn(s.Disc, res.VesselMask), shareOn(s.Disc, LesionMask(res.Lesions, lesions.EX)),
+			ringDensity(res.VesselMask, m.Centre.X, m.Centre.Y, 1.5*m.RadiusPx(), 3*m.RadiusPx())/
+				ringDensity(res.VesselMask, m.Centre.X, m.Centre.Y, 0, 1e9))
 	}
 }
 
@@ -60,6 +64,26 @@ func shareOn(region, m *image.Gray) float64 {
 			}
 			in++
 			if m.GrayAt(x, y).Y != 0 {
+				hit++
+			}
+		}
+	}
+	return float64(hit) / float64(max(in, 1))
+}
+
+// ringDensity is the share of set pixels of m (inside the photo) between
+// radii r0 and r1 of (cx, cy).
+func ringDensity(m *image.Gray, cx, cy, r0, r1 float64) float64 {
+	in, hit := 0, 0
+	b := m.Rect
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			dx, dy := float64(x)+0.5-cx, float64(y)+0.5-cy
+			if d2 := dx*dx + dy*dy; d2 < r0*r0 || d2 >= r1*r1 {
+				continue
+			}
+			in++
+			if m.Pix[(y-b.Min.Y)*m.Stride+x-b.Min.X] != 0 {
 				hit++
 			}
 		}

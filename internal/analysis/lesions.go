@@ -7,7 +7,6 @@ import (
 	"math"
 	"strings"
 
-	"github.com/retinalgpt/retinalgpt/internal/disc"
 	"github.com/retinalgpt/retinalgpt/internal/lesions"
 	"github.com/retinalgpt/retinalgpt/internal/report"
 	"github.com/retinalgpt/retinalgpt/models"
@@ -59,11 +58,13 @@ func (a *Analyzer) detectLesions(ctx context.Context, res *Result) error {
 		opt.DiscRadiusPx = g.radius
 	}
 	fovea := lesions.Point{X: lm.Fovea.X, Y: lm.Fovea.Y}
-	opt.Disc = &discPt
+	if !lm.DiscAbsent {
+		opt.Disc = &discPt
+	}
 	if fovea != discPt {
 		opt.Fovea = &fovea
 	}
-	opt.Eye = disc.Laterality(lm.Disc.Point, lm.Fovea.Point).String()
+	opt.Eye = lm.Eye().String()
 	r, err := det.Detect(ctx, img.Pix, res.Normalized.FOV, opt)
 	if err != nil {
 		return fmt.Errorf("%s: %w", img.Name, err)

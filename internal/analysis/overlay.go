@@ -17,7 +17,9 @@ func (r *Result) OverlayScene() overlay.Scene {
 	s := overlay.Scene{Vessels: r.VesselMask, Arteries: r.Arteries, Veins: r.Veins}
 	if n := r.Normalized; n != nil {
 		s.FOV = &overlay.Circle{X: n.FOV.CX, Y: n.FOV.CY, R: n.FOV.Radius}
-		s.Disc = &overlay.Point{X: r.Landmarks.Disc.X, Y: r.Landmarks.Disc.Y}
+		if !r.Landmarks.DiscAbsent {
+			s.Disc = &overlay.Point{X: r.Landmarks.Disc.X, Y: r.Landmarks.Disc.Y}
+		}
 		s.Fovea = &overlay.Point{X: r.Landmarks.Fovea.X, Y: r.Landmarks.Fovea.Y}
 	}
 	if d := r.Disc; d != nil && d.Found {

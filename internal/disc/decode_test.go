@@ -112,6 +112,44 @@ func TestLocateMapsToOriginal(t *testing.T) {
 	}
 }
 
+func TestLocateDiscAbsent(t *testing.T) {
+	// heatRunner's disc peaks at about 0.9, right of the fovea: a right
+	// eye while the disc counts, unknown once the gate drops it.
+	fov := fundus.FOV{CX: 64, CY: 64, Radius: 64}
+	for _, tc := range []struct {
+		name       string
+		minConf    float64
+		absent     bool
+		eye        Eye
+		fieldNoDsc bool
+	}{
+		{"no gate (older models)", 0, false, EyeRight, false},
+		{"peak above the gate", 0.5, false, EyeRight, false},
+		{"peak below the gate", 0.95, true, EyeUnknown, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := testModel()
+			m.MinDiscConfidence = tc.minConf
+			l := newWithRunner(heatRunner{disc: Point{90.5, 60.25}, fovea: Point{60, 66}}, m)
+			got, err := l.Locate(context.Background(), greyNormalized(128, fundus.Transform{Scale: 1}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.DiscAbsent != tc.absent {
+				t.Fatalf("DiscAbsent %v at peak %.2f and gate %.2f", got.DiscAbsent, got.Disc.Confidence, tc.minConf)
+			}
+			if e := got.Eye(); e != tc.eye {
+				t.Errorf("eye %v, want %v", e, tc.eye)
+			}
+			// The fovea lies 0.07 FOV radii from the centre, the disc 0.42:
+			// macula-centred with the disc or without it.
+			if f := got.Field(fov); f != FieldMacula {
+				t.Errorf("field %v, want %v", f, FieldMacula)
+			}
+		})
+	}
+}
+
 func TestLocateErrors(t *testing.T) {
 	m := testModel()
 	for _, tc := range []struct {
@@ -146,6 +184,8 @@ func TestParseModel(t *testing.T) {
 		{"odd size", `{"input":"i","output":"o","output_channels":["disc","fovea"],"channels":"RGB","normalization":"fov_standardize","size":100,"window":5}`},
 		{"channels swapped", `{"input":"i","output":"o","output_channels":["fovea","disc"],"channels":"RGB","normalization":"fov_standardize","size":384,"window":5}`},
 		{"other normalization", `{"input":"i","output":"o","output_channels":["disc","fovea"],"channels":"RGB","normalization":"imagenet","size":384,"window":5}`},
+		{"gate of 1 (nothing ever found)", `{"input":"i","output":"o","output_channels":["disc","fovea"],"channels":"RGB","normalization":"fov_standardize","size":384,"window":5,"min_disc_confidence":1}`},
+		{"negative gate", `{"input":"i","output":"o","output_channels":["disc","fovea"],"channels":"RGB","normalization":"fov_standardize","size":384,"window":5,"min_disc_confidence":-0.1}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := ParseModel([]byte{1}, []byte(tc.meta)); err == nil {

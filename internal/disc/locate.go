@@ -3,6 +3,7 @@ package disc
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
 	"github.com/retinalgpt/retinalgpt/internal/infer"
@@ -25,8 +26,32 @@ type Landmark struct {
 // Result is where the disc centre and the fovea are, in ORIGINAL photo
 // pixels.
 type Result struct {
-	Disc, Fovea  Landmark
+	Disc, Fovea Landmark
+	// DiscAbsent says the disc channel's peak is below the model's
+	// MinDiscConfidence: the locator sees no disc in the photo (a
+	// macula-only field, say), and Disc is only its best guess, to be
+	// used for nothing.
+	DiscAbsent   bool
 	ModelVersion string
+}
+
+// Eye is the laterality from the disc-fovea geometry, unknown when the
+// disc is absent.
+func (r Result) Eye() Eye {
+	if r.DiscAbsent {
+		return EyeUnknown
+	}
+	return Laterality(r.Disc.Point, r.Fovea.Point)
+}
+
+// Field is the field type (FieldType); without a disc only the fovea
+// decides, so a macula-only photo still reads as macula-centred.
+func (r Result) Field(fov fundus.FOV) Field {
+	d := r.Disc.Point
+	if r.DiscAbsent {
+		d = Point{math.Inf(1), math.Inf(1)}
+	}
+	return FieldType(d, r.Fovea.Point, fov)
 }
 
 // Locator runs the disc/fovea model. Create one and share it: Locate is
@@ -83,7 +108,8 @@ func (l *Locator) Locate(ctx context.Context, n *fundus.Normalized) (Result, err
 	for i := range marks {
 		marks[i].X, marks[i].Y = n.Transform.ToOriginal(marks[i].X, marks[i].Y)
 	}
-	return Result{Disc: marks[0], Fovea: marks[1], ModelVersion: l.model.Version}, nil
+	return Result{Disc: marks[0], Fovea: marks[1], DiscAbsent: marks[0].Confidence < l.model.MinDiscConfidence,
+		ModelVersion: l.model.Version}, nil
 }
 
 // landmarks runs the model on a normalized [1,3,S,S] input and decodes both

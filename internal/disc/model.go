@@ -21,6 +21,12 @@ type Model struct {
 	Size          int      `json:"size"`   // side of the square input: fundus.Normalize(img, Size)
 	Window        int      `json:"window"` // soft-argmax half-width in heatmap pixels
 	Sigma         float64  `json:"sigma"`  // training target Gaussian, heatmap pixels (informational)
+	// MinDiscConfidence is the least disc-channel peak probability taken
+	// as "a disc is in the photo"; below it the disc is reported as not
+	// found. Chosen by cross-validation on held-out photos and disc-less
+	// crops (models/disc.md); 0 (models trained without disc-less
+	// examples) means no such gate.
+	MinDiscConfidence float64 `json:"min_disc_confidence"`
 }
 
 // ParseModel pairs a graph with its sidecar JSON and checks that this
@@ -49,6 +55,8 @@ func (m Model) validate() error {
 		return fmt.Errorf("disc model %s: input size %d is not a positive multiple of 64", m.Version, m.Size)
 	case m.Window < 1:
 		return fmt.Errorf("disc model %s: window %d, want >= 1", m.Version, m.Window)
+	case m.MinDiscConfidence < 0 || m.MinDiscConfidence >= 1:
+		return fmt.Errorf("disc model %s: min_disc_confidence %g, want 0 <= c < 1", m.Version, m.MinDiscConfidence)
 	case m.Input == "" || m.Output == "":
 		return fmt.Errorf("disc model %s: missing input or output name", m.Version)
 	}

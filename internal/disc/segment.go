@@ -76,6 +76,11 @@ type Segmentation struct {
 	Found    bool
 	Reason   string
 	Measures Measures
+	// Verification is the disc verifier's probability that the disc found
+	// is an optic disc (Verifier.Probability); Verified says it ran,
+	// which it does only for a disc that passed the other checks.
+	Verification float64
+	Verified     bool
 	// Caution, for a disc found, says when the crop lay outside the
 	// conditions the model was trained on (crop.trained_r_est_over_r,
 	// crop.trained_centre_error_over_r): its outline may then be less

@@ -73,6 +73,10 @@ type LandmarkReport struct {
 	FoveaMedian float64 `json:"fovea_median_px"`
 	FoveaMean   float64 `json:"fovea_mean_px"`
 	FoveaWithin float64 `json:"fovea_within_radius"`
+	// ODAbsent counts labelled discs the locator called absent (below
+	// its MinDiscConfidence: "optic disc not found" in a report); their
+	// best-guess errors are still in the figures above.
+	ODAbsent int `json:"od_absent"`
 }
 
 // EvalLocalize runs locate on every sample. Errors are multiplied by
@@ -80,6 +84,7 @@ type LandmarkReport struct {
 // copies are 2144 wide); radius is in pixels at reportWidth.
 func EvalLocalize(ctx context.Context, root string, samples []LandmarkSample, locate LocateFunc, reportWidth int, radius float64, progress func(done, total int)) (*LandmarkReport, error) {
 	var odErr, fovErr []float64
+	absent := 0
 	for i, s := range samples {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -98,6 +103,9 @@ func EvalLocalize(ctx context.Context, root string, samples []LandmarkSample, lo
 		}
 		if s.HasDisc {
 			odErr = append(odErr, scale*disc.Distance(r.Disc.Point, s.Disc))
+			if r.DiscAbsent {
+				absent++
+			}
 		}
 		if s.HasFovea {
 			fovErr = append(fovErr, scale*disc.Distance(r.Fovea.Point, s.Fovea))
@@ -110,6 +118,6 @@ func EvalLocalize(ctx context.Context, root string, samples []LandmarkSample, lo
 	return &LandmarkReport{
 		Root: root, Images: len(samples), ReportWidth: reportWidth, RadiusPx: radius,
 		ODMedian: od.Median, ODMean: od.Mean, ODWithin: od.Within,
-		FoveaMedian: fo.Median, FoveaMean: fo.Mean, FoveaWithin: fo.Within,
+		FoveaMedian: fo.Median, FoveaMean: fo.Mean, FoveaWithin: fo.Within, ODAbsent: absent,
 	}, nil
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // SchemaVersion is the version of the Report's JSON layout.
-const SchemaVersion = "1.7.0"
+const SchemaVersion = "1.8.0"
 
 // Report is everything one analysis of one photograph found.
 type Report struct {
@@ -184,8 +184,12 @@ type Disc struct {
 	Reason string `json:"reason,omitempty"`
 	// Confidence is the mean disc probability over the disc found (0..1;
 	// ranks results, not calibrated).
-	Confidence float64  `json:"confidence"`
-	Crop       DiscCrop `json:"crop"`
+	Confidence float64 `json:"confidence"`
+	// Verification is the disc verifier's probability (0..1) that what
+	// was found is an optic disc; absent when the verifier did not run
+	// (a disc that failed an earlier check).
+	Verification *float64 `json:"verification,omitempty"`
+	Crop         DiscCrop `json:"crop"`
 	// Center is the disc's centroid, RadiusPx a quarter of height + width.
 	Center   *Point  `json:"center,omitempty"`
 	RadiusPx float64 `json:"radius_px,omitempty"`

@@ -9,7 +9,19 @@ them. `retinalgpt analyze` must answer "optic disc not found" for every one.
   /usr/bin/python3 train/disc/macula_crops.py --out /tmp/macula --photo assets/sample/idrid_055.jpg \
       --box 130,100,630,600                                                            # the sample's macula
   for f in /tmp/macula/*.png; do retinalgpt analyze "$f" --out /tmp/macula-out | grep -i "optic disc"; done
+
+Photos no disc model was trained on (DRIVE, CHASE_DB1, eye_diseases_4class)
+have no landmark labels; --reports takes them from `retinalgpt analyze`
+reports instead (the fovea located, the disc found and measured), keeping
+only photos whose disc was found and whose fovea is at least 3 disc radii
+from it, and crops around the fovea to 0.9 x (disc-fovea distance - 1.3
+disc radii), so the disc lies wholly outside:
+
+  retinalgpt analyze --out /tmp/heldout ../shared/datasets/drive/test/images/*.tif
+  /usr/bin/python3 train/disc/macula_crops.py --out /tmp/macula-drive --reports /tmp/heldout \
+      ../shared/datasets/drive/test/images/*.tif
 """
+import json
 import argparse
 import csv
 import math
@@ -39,8 +51,35 @@ def main():
     ap.add_argument("-n", type=int, default=6, help="the first N photos of that kind in labels.csv")
     ap.add_argument("--photo", help="instead: crop this photo at --box (written as NAME_macula.png)")
     ap.add_argument("--box", help="with --photo: X0,Y0,X1,Y1 in pixels, a square around the macula")
+    ap.add_argument("--reports", help="instead: a folder of NAME_report.json from analyze for the PHOTOs given")
+    ap.add_argument("photos", nargs="*", help="with --reports: the photos analysed")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    if args.reports:
+        n = skipped = 0
+        for path in args.photos:
+            name = os.path.splitext(os.path.basename(path))[0]
+            try:
+                with open(os.path.join(args.reports, name + "_report.json")) as f:
+                    rep = json.load(f)
+            except FileNotFoundError:
+                skipped += 1
+                continue
+            d, fov = rep.get("disc") or {}, rep["anatomy"]["fovea"]
+            if not d.get("found"):
+                skipped += 1
+                continue
+            fx, fy = fov["center"]["x"], fov["center"]["y"]
+            dist = math.hypot(fx - d["center"]["x"], fy - d["center"]["y"])
+            if dist < 3 * d["radius_px"]:
+                skipped += 1
+                continue
+            rad = 0.9 * (dist - 1.3 * d["radius_px"])
+            out = circle_crop(Image.open(path).convert("RGB"), (int(fx - rad), int(fy - rad), int(fx + rad), int(fy + rad)), 2)
+            out.save(os.path.join(args.out, f"{name}_macula.png"))
+            n += 1
+        print(f"wrote {n} crops to {args.out} ({skipped} photos skipped: no report, no disc found, or fovea too near it)")
+        return
     if args.photo:
         if not args.box:
             ap.error("--photo needs --box")
@@ -56,7 +95,7 @@ def main():
         if (args.kind == "healthy" and r["dr_grade"] != "0") or (args.kind == "dme" and r["dme_risk"] != "2"):
             continue
         im = Image.open(os.path.join(args.grading, "images", r["image"])).convert("RGB")
-        s = im.size[0] / 4288.0  # labels.csv is at the original 4288-pixel width
+        s = 1.0  # labels.csv is in pixels of these 2144-wide copies (datasets/README.md)
         fx, fy, ox, oy = (float(r[k]) * s for k in ("fovea_x", "fovea_y", "od_x", "od_y"))
         rad = 0.6 * math.hypot(fx - ox, fy - oy)
         out = circle_crop(im, (int(fx - rad), int(fy - rad), int(fx + rad), int(fy + rad)), 2)

@@ -13,6 +13,13 @@ Data (../shared/datasets):
   idrid/grading: 413 photographs with disc and fovea centres (labels.csv).
   drishti_gs1:   50 disc-centred photographs with disc centres only; used
                  for training only (fovea loss masked), never for scoring.
+  Disc-less crops (load_negatives, since 2026-11-28): circular crops of
+  the IDRiD photos that leave the disc outside (around the fovea, and on
+  hard-exudate boxes from boxes.csv), with an empty disc target, a quarter
+  of each batch (--neg-share). A photo without a disc must leave the disc
+  channel low; the highest disc-peak threshold that loses none of the
+  held-out real discs it located in cross-validation is exported as
+  min_disc_confidence, below which Go reports "optic disc not found".
 
 The crop must be the one Go makes, so the field of view comes from Go:
   go run ./train/disc/fovs ../shared/datasets/idrid/grading/images/*.jpg > train/disc/runs/fov_idrid.csv
@@ -26,7 +33,9 @@ and 5-fold cross-validation over IDRiD (folds by image, fixed seed; each
 fold's held-out predictions go to WORK/cv/foldK.csv, the summary to
 WORK/cv/summary.json; about 4 minutes a fold at 300 steps):
   /usr/bin/python3 train/disc/train.py cv --folds 5 --steps 300
-A run that stops resumes from WORK's checkpoints when started again.
+A run that stops resumes from WORK's checkpoints when started again. The
+export reads the gate from WORK/cv/summary.json, so run cv before final
+(or re-export afterwards with the export mode).
 
 Runs on CPU (torch.set_num_threads(--threads)) or CUDA when present.
 """
@@ -47,11 +56,28 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from common_nn import FOV_THRESHOLD, NORM_EPS, Block, export_onnx, fov_normalize  # noqa: E402
+from common_nn import FOV_THRESHOLD, Block, export_onnx, fov_normalize, fov_normalize_batch  # noqa: E402
 
 STRIDE = 2          # input pixels per heatmap pixel
 CHANNELS = ("disc", "fovea")
 IDRID_SCALE = 2.0   # the grading images are the originals (4288 wide) halved
+# Disc-less negatives (load_negatives): crops per IDRiD photo, their radius
+# range in pixels of the 2144-wide copies (a 360-1100 px photo), and how
+# far outside the circle the disc must stay, in disc radii.
+NEG_PER_IMAGE = 2
+NEG_MIN_RADIUS, NEG_MAX_RADIUS = 180.0, 550.0
+NEG_MARGIN = 1.3
+# The "disc absent" gate (min_disc_confidence in disc.json) is the highest
+# GATE_CANDIDATES threshold that loses at most MAX_PHOTOS_LOST of the
+# held-out real discs the locator found (within one disc radius) in
+# cross-validation; gating out a disc it got wrong costs nothing. None:
+# other cameras' discs score lower than IDRiD's (a gate of 0.4, losing 1 %
+# of IDRiD's, lost 7 of 80 EyePACS discs), so the gate only drops photos
+# where the locator sees nearly nothing, and the disc verifier
+# (train/discverify) tells discs from look-alikes.
+GATE_CANDIDATES = tuple(round(0.05 * i, 2) for i in range(1, 15))
+MAX_PHOTOS_LOST = 0.0
+DISC_RADIUS_4288 = 262.0  # IDRiD's median disc radius at 4288 width (models/disc.md)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -125,14 +151,103 @@ def load_set(args, cache):
     return d
 
 
-def fov_normalize_batch(rgb):
-    """The same on a batch, in torch: rgb (B,3,H,W) float holding whole 0..255 values."""
-    mask = (rgb.amax(1, keepdim=True) > FOV_THRESHOLD).float()
-    x = rgb / 255.0
-    n = mask.sum((2, 3), keepdim=True).clamp(min=1)
-    mean = (x * mask).sum((2, 3), keepdim=True) / n
-    var = (((x - mean) ** 2) * mask).sum((2, 3), keepdim=True) / n
-    return (x - mean) / (var.sqrt() + NORM_EPS) * mask
+def circle_square(img, cx, cy, rad, size):
+    """A disc-less 'photo': the circle of radius rad around (cx, cy) cut from
+    img, black outside it (as train/disc/macula_crops.py cuts its test
+    crops), then what Go's fundus.Normalize makes of it: the square around
+    that circular field of view resized to size x size. Returns the crop
+    and (scale, ox, oy) with img pixel = crop pixel * scale + offset."""
+    from PIL import ImageDraw
+    box = (int(round(cx - rad)), int(round(cy - rad)), int(round(cx + rad)), int(round(cy + rad)))
+    crop = img.crop(box)
+    mask = Image.new("L", crop.size, 0)
+    ImageDraw.Draw(mask).ellipse((2, 2, crop.size[0] - 3, crop.size[1] - 3), fill=255)
+    out = Image.new("RGB", crop.size)
+    out.paste(crop, (0, 0), mask)
+    side = box[2] - box[0]
+    return np.asarray(out.resize((size, size), Image.BICUBIC), dtype=np.uint8), (side / size, box[0], box[1])
+
+
+def disc_radius_from_boxes(root):
+    """Per image, half the longer side of its optic_disc box in boxes.csv
+    (pixels of the 2144-wide copies)."""
+    out = {}
+    path = os.path.join(root, "boxes.csv")
+    if os.path.exists(path):
+        with open(path) as f:
+            for r in csv.DictReader(f):
+                if r["label"] == "optic_disc":
+                    out[r["image"]] = max(float(r["x_max"]) - float(r["x_min"]), float(r["y_max"]) - float(r["y_min"])) / 2
+    return out
+
+
+def load_negatives(args, data, cache):
+    """Disc-less training crops (the "no disc" class a photo of the macula
+    alone must fall in): from every IDRiD photo, NEG_PER_IMAGE circular
+    crops that keep the disc at least NEG_MARGIN disc radii outside the
+    circle, one centred near the fovea (a macula-centred narrow field),
+    the others on a hard-exudate box when the photo has one (bright,
+    round exudate clusters are what the locator took for discs) or
+    anywhere else in the field. The disc channel's target is empty; the
+    fovea keeps its label when it lies inside the crop. src is the source
+    photo's index in data, so cross-validation keeps a photo's crops in
+    its fold."""
+    if os.path.exists(cache):
+        d = np.load(cache, allow_pickle=False)
+        return {k: d[k] for k in d.files}
+    root = os.path.join(args.data, "idrid", "grading")
+    radii = disc_radius_from_boxes(root)
+    exud = {}
+    with open(os.path.join(root, "boxes.csv")) as f:
+        for r in csv.DictReader(f):
+            if r["label"] == "hard_exudates":
+                exud.setdefault(r["image"], []).append(((float(r["x_min"]) + float(r["x_max"])) / 2,
+                                                        (float(r["y_min"]) + float(r["y_max"])) / 2))
+    rng = random.Random(args.seed + 101)
+    fovs = read_fovs(args.fov_idrid)
+    rgb, pts, has, tf, names, src = [], [], [], [], [], []
+    for k in np.nonzero(data["idrid"])[0]:
+        name = str(data["names"][k])
+        img = Image.open(os.path.join(root, "images", name)).convert("RGB")
+        s, ox, oy = data["tf"][k]
+        (dx, dy), (fx, fy) = data["pts"][k] * s + [ox, oy]
+        rd = radii.get(name, 131.0)
+        fcx, fcy, fr = fovs[name]
+        for j in range(NEG_PER_IMAGE):
+            for _ in range(50):
+                if j == 0:
+                    a, m = rng.uniform(0, 2 * math.pi), rng.uniform(0, 0.15) * math.hypot(fx - dx, fy - dy)
+                    cx, cy = fx + m * math.cos(a), fy + m * math.sin(a)
+                elif name in exud and rng.random() < 0.7:
+                    cx, cy = rng.choice(exud[name])
+                else:
+                    a, m = rng.uniform(0, 2 * math.pi), fr * math.sqrt(rng.random()) * 0.8
+                    cx, cy = fcx + m * math.cos(a), fcy + m * math.sin(a)
+                hi = min(NEG_MAX_RADIUS, math.hypot(cx - dx, cy - dy) - NEG_MARGIN * rd)
+                if hi >= NEG_MIN_RADIUS:
+                    break
+            else:
+                continue
+            rad = rng.uniform(NEG_MIN_RADIUS, hi)
+            im, (cs, cox, coy) = circle_square(img, cx, cy, rad, args.size)
+            p = [[-1e4, -1e4], [(fx - cox) / cs, (fy - coy) / cs]]
+            rgb.append(im); pts.append(p); tf.append([cs, cox, coy]); names.append(f"{name}#neg{j}"); src.append(int(k))
+            has.append([True, bool(math.hypot(fx - cx, fy - cy) < 0.9 * rad)])
+    d = {"rgb": np.stack(rgb), "pts": np.array(pts, np.float32), "has": np.array(has),
+         "tf": np.array(tf, np.float64), "names": np.array(names), "src": np.array(src)}
+    np.savez(cache, **d)
+    return d
+
+
+def merge_negatives(data, neg):
+    """data with the negatives appended; data["neg"] marks them and
+    data["src"] names each row's source photo (itself for a photo)."""
+    n = len(data["names"])
+    out = {k: np.concatenate([data[k], neg[k]]) for k in ("rgb", "pts", "has", "tf", "names")}
+    out["idrid"] = np.concatenate([data["idrid"], np.zeros(len(neg["names"]), bool)])
+    out["neg"] = np.concatenate([np.zeros(n, bool), np.ones(len(neg["names"]), bool)])
+    out["src"] = np.concatenate([np.arange(n), neg["src"]])
+    return out
 
 
 # ---------------------------------------------------------------- model
@@ -263,7 +378,7 @@ def window_for(sigma):
     return max(2, int(round(3 * sigma)))
 
 
-def train(args, data, train_idx, work, say):
+def train(args, data, train_idx, work, say, neg_idx=()):
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -283,7 +398,8 @@ def train(args, data, train_idx, work, say):
         lr = args.lr * min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
         for g in opt.param_groups:
             g["lr"] = lr
-        idx = [rng.choice(train_idx) for _ in range(args.batch)]
+        idx = [rng.choice(neg_idx) if neg_idx and rng.random() < args.neg_share else rng.choice(train_idx)
+               for _ in range(args.batch)]
         x, pts = augment(data["rgb"][idx], data["pts"][idx], rng, args.size)
         x = fov_normalize_batch(x).to(device)
         pts_t = torch.from_numpy(pts).to(device)
@@ -334,6 +450,28 @@ def folds_of(n, k, seed):
     return [sorted(order[f::k]) for f in range(k)]
 
 
+def conf_table(pos, err, neg):
+    """Held-out disc confidences of real photos (pos, with their errors in
+    px at 4288 width) and disc-less crops (neg): quantiles, and for
+    candidate thresholds the share of correctly located real discs a "not
+    found" gate at that threshold would lose, of wrongly located ones it
+    would catch, and of disc-less crops it would still let through."""
+    pos, err, neg = np.asarray(pos, float), np.asarray(err, float), np.asarray(neg, float)
+    ok = err <= DISC_RADIUS_4288
+    q = [0.0, 0.01, 0.05, 0.5]
+    out = {"photos": {"n": len(pos), **{f"q{int(v * 100)}": float(np.quantile(pos, v)) for v in q}},
+           "discless": {"n": len(neg), **{f"q{int(v * 100)}": float(np.quantile(neg, v)) for v in (0.5, 0.95, 0.99, 1.0)}},
+           "thresholds": {}}
+    out["min_disc_confidence"] = 0.0
+    for t in GATE_CANDIDATES:
+        lost = float((pos[ok] < t).mean())
+        out["thresholds"][f"{t:.2f}"] = {"photos_lost": lost, "wrong_discs_caught": int((pos[~ok] < t).sum()),
+                                         "wrong_discs": int((~ok).sum()), "discless_passed": float((neg >= t).mean())}
+        if lost <= MAX_PHOTOS_LOST:
+            out["min_disc_confidence"] = t
+    return out
+
+
 def summarize(rows, radii):
     """rows: dicts with disc_err, fovea_err (pixels at 4288 width)."""
     out = {}
@@ -347,7 +485,8 @@ def summarize(rows, radii):
 
 def run_cv(args, data, say):
     ids = np.nonzero(data["idrid"])[0]
-    extra = list(np.nonzero(~data["idrid"])[0])
+    neg = data.get("neg", np.zeros(len(data["names"]), bool))
+    extra = list(np.nonzero(~data["idrid"] & ~neg)[0])
     folds = folds_of(len(ids), args.folds, args.seed)
     cvdir = os.path.join(args.work, "cv")
     os.makedirs(cvdir, exist_ok=True)
@@ -357,9 +496,20 @@ def run_cv(args, data, say):
         if not os.path.exists(path):
             test = [int(ids[i]) for i in folds[f]]
             train_idx = [int(ids[i]) for g in range(args.folds) if g != f for i in folds[g]] + [int(i) for i in extra]
-            say(f"fold {f}: {len(train_idx)} train ({len(extra)} Drishti), {len(test)} test")
+            in_test = np.isin(data["src"], test) if neg.any() else np.zeros(len(neg), bool)
+            neg_train = [int(i) for i in np.nonzero(neg & ~in_test)[0]]
+            neg_test = [int(i) for i in np.nonzero(neg & in_test)[0]]
+            say(f"fold {f}: {len(train_idx)} train ({len(extra)} Drishti) + {len(neg_train)} disc-less, "
+                f"{len(test)} test + {len(neg_test)} disc-less")
             t0 = time.time()
-            model = train(args, data, train_idx, os.path.join(cvdir, f"fold{f}"), say)
+            model = train(args, data, train_idx, os.path.join(cvdir, f"fold{f}"), say, neg_train)
+            if neg_test:
+                npos, nconf = predict(model, data, neg_test, args.sigma)
+                with open(os.path.join(cvdir, f"fold{f}_discless.csv"), "w", newline="") as fh:
+                    w = csv.writer(fh)
+                    w.writerow(["fold", "crop", "disc_conf", "fovea_conf"])
+                    for j, k in enumerate(neg_test):
+                        w.writerow([f, data["names"][k], round(nconf[j][0], 4), round(nconf[j][1], 4)])
             pos, conf = predict(model, data, test, args.sigma)
             truth = truth_original(data, test)
             with open(path + ".tmp", "w", newline="") as fh:
@@ -378,15 +528,27 @@ def run_cv(args, data, say):
         rows += part
     s = summarize(rows, args.radius)
     say("CV (IDRiD held-out folds, px at 4288 width): " + json.dumps(s))
+    negs = []
+    for f in range(args.folds) if args.fold is None else [args.fold]:
+        path = os.path.join(cvdir, f"fold{f}_discless.csv")
+        if os.path.exists(path):
+            with open(path) as fh:
+                negs += [float(r["disc_conf"]) for r in csv.DictReader(fh)]
+    if negs:
+        s["disc_confidence"] = conf_table([float(r["disc_conf"]) for r in rows], [r["disc_err"] for r in rows], negs)
+        say("held-out disc confidence, photos vs disc-less crops: " + json.dumps(s["disc_confidence"]))
     with open(os.path.join(cvdir, "summary.json"), "w") as fh:
         json.dump({"folds": args.folds, "fold": args.fold, "seed": args.seed, "steps": args.steps,
+                   "neg_share": args.neg_share,
                    "size": args.size, "sigma": args.sigma, "images": len(rows), "metrics": s}, fh, indent=2)
 
 
 def run_final(args, data, say):
-    idx = list(range(len(data["names"])))
-    say(f"final: {len(idx)} training images ({int((~data['idrid']).sum())} Drishti)")
-    model = train(args, data, idx, os.path.join(args.work, "final"), say)
+    neg = data.get("neg", np.zeros(len(data["names"]), bool))
+    idx = [int(i) for i in np.nonzero(~neg)[0]]
+    neg_idx = [int(i) for i in np.nonzero(neg)[0]]
+    say(f"final: {len(idx)} training images ({int((~data['idrid'] & ~neg).sum())} Drishti) + {len(neg_idx)} disc-less crops")
+    model = train(args, data, idx, os.path.join(args.work, "final"), say, neg_idx)
     ids = list(np.nonzero(data["idrid"])[0])
     pos, _ = predict(model, data, ids, args.sigma)
     err = np.hypot(*np.moveaxis(pos - truth_original(data, ids), -1, 0)) * IDRID_SCALE
@@ -398,6 +560,15 @@ def run_final(args, data, say):
 def export(args, model, say):
     onnx_path = os.path.join(args.out, "disc.onnx")
     export_onnx(model, onnx_path, args.size, ("hm_height", "hm_width"))
+    gate = args.min_disc_confidence
+    summary = os.path.join(args.work, "cv", "summary.json")
+    if gate is None and args.neg_share > 0 and os.path.exists(summary):
+        with open(summary) as f:
+            gate = json.load(f)["metrics"].get("disc_confidence", {}).get("min_disc_confidence")
+        say(f"disc-absent gate {gate} from {summary}")
+    if gate is None:
+        gate = 0.0
+        say("no disc-absent gate (no cross-validation summary with disc-less crops): min_disc_confidence 0")
     meta = {
         "name": "disc",
         "version": time.strftime("%Y.%m.%d"),
@@ -420,6 +591,10 @@ def export(args, model, say):
         "train_data": "IDRiD disease grading training set, all 413 images (disc and fovea centres); "
                       "Drishti-GS1 training set, 50 images (disc centres only)" if args.drishti else
                       "IDRiD disease grading training set, all 413 images (disc and fovea centres)",
+        "min_disc_confidence": gate,
+        "train_neg_share": args.neg_share,
+        "train_negatives": (f"{NEG_PER_IMAGE} disc-less circular crops per IDRiD photo (empty disc target), "
+                            f"{args.neg_share:.0%} of each batch") if args.neg_share > 0 else "none",
     }
     with open(os.path.join(args.out, "disc.json"), "w") as f:
         json.dump(meta, f, indent=2)
@@ -475,6 +650,10 @@ def main():
     ap.add_argument("--radius", type=float, nargs="+", default=[262.0, 200.0, 100.0],
                     help="report the share of errors within these distances (px at 4288 width)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--min-disc-confidence", type=float, default=None,
+                    help="the exported disc-absent gate; default: the one WORK/cv/summary.json chose")
+    ap.add_argument("--neg-share", type=float, default=0.25,
+                    help="share of each batch drawn from the disc-less crops (0: none, as before 2026-11-28)")
     args = ap.parse_args()
     if args.size % 64:
         sys.exit("--size must be a multiple of 64")
@@ -492,6 +671,10 @@ def main():
     say("args " + json.dumps(vars(args)))
     data = load_set(args, os.path.join(args.work, f"cache_{args.size}{'_d' if args.drishti else ''}.npz"))
     say(f"{len(data['names'])} images ({int(data['idrid'].sum())} IDRiD) at {args.size}px")
+    if args.neg_share > 0:
+        neg = load_negatives(args, data, os.path.join(args.work, f"cache_{args.size}_neg.npz"))
+        data = merge_negatives(data, neg)
+        say(f"{len(neg['names'])} disc-less crops from {len(set(neg['src'].tolist()))} IDRiD photos")
     if args.mode == "cv":
         run_cv(args, data, say)
     elif args.mode == "final":
