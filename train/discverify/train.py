@@ -24,7 +24,7 @@ its photo:
     centre moved up to JITTER radii and the radius scaled 0.8-1.25, as a
     segmented disc is off;
   negatives, from the same photos, NEG_VARIANTS squares each, radius
-    scaled 0.7-1.4: the fovea, up to three hard-exudate and one
+    scaled --neg-radius-min (0.7) to 1.4: the fovea, up to three hard-exudate and one
     haemorrhage box centres of boxes.csv at least 2 disc radii from the
     disc, and two random points of the field at least 2.5 radii from it.
 
@@ -70,6 +70,7 @@ SIZE = 96
 SIDE_OVER_R = 4.0
 POS_VARIANTS, NEG_VARIANTS = 6, 2
 JITTER = 0.25
+LOWRES_MIN = 24
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(1, 19))
 IDRID_DISC_RADIUS = 131.0  # px of the 2144-wide copies, when a photo has no optic_disc box
 
@@ -145,7 +146,7 @@ def build(args, cache):
         img = Image.open(path).convert("RGB")
         for k, cx, cy, r in anc:
             pos = k == "disc"
-            lo, hi = (0.8, 1.25) if pos else (0.7, 1.4)
+            lo, hi = (0.8, 1.25) if pos else (args.neg_radius_min, 1.4)
             for _ in range(POS_VARIANTS if pos else NEG_VARIANTS):
                 a, m = rng.uniform(0, 2 * math.pi), JITTER * r * math.sqrt(rng.random())
                 rr = r * math.exp(rng.uniform(math.log(lo), math.log(hi)))
@@ -177,12 +178,20 @@ class VerifyNet(nn.Module):
         return self.head(x.mean((2, 3), keepdim=True))
 
 
-def augment(rgb, rng):
+def augment(rgb, rng, lowres_p=0.0):
     """(B,S,S,3) uint8 -> (B,3,S,S) float 0..255: flips, quarter turns,
-    gain 0.6-1.5, gamma 0.7-1.4, per-channel gain 0.85-1.15, blur p 0.2."""
+    gain 0.6-1.5, gamma 0.7-1.4, per-channel gain 0.85-1.15, blur p 0.2,
+    and (p lowres_p) the square as a low-resolution photo gives it: down
+    to LOWRES_MIN-SIZE pixels and back up, bilinear (a disc in a 400-pixel
+    photo spans ~25 pixels, so its square holds ~100 source pixels across,
+    and a small blob's far fewer)."""
     x = torch.from_numpy(rgb).permute(0, 3, 1, 2).float() / 255.0
     out = []
     for v in x:
+        if lowres_p > 0 and rng.random() < lowres_p:
+            s = rng.randint(LOWRES_MIN, SIZE)
+            v = F.interpolate(F.interpolate(v.unsqueeze(0), size=(s, s), mode="bilinear", antialias=True,
+                                            align_corners=False), size=(SIZE, SIZE), mode="bilinear", align_corners=False)[0]
         if rng.random() < 0.5:
             v = v.flip(2)
         if rng.random() < 0.5:
@@ -210,7 +219,7 @@ def train(args, data, idx, say):
         for g in opt.param_groups:
             g["lr"] = lr
         b = [rng.choice(pos) for _ in range(args.batch // 2)] + [rng.choice(neg) for _ in range(args.batch - args.batch // 2)]
-        x = fov_normalize_batch(augment(data["rgb"][b], rng)).to(device)
+        x = fov_normalize_batch(augment(data["rgb"][b], rng, args.lowres_p)).to(device)
         y = torch.tensor(data["label"][b], dtype=torch.float32, device=device).view(-1, 1, 1, 1)
         model.train()
         loss = F.binary_cross_entropy_with_logits(model(x), y)
@@ -342,6 +351,10 @@ def main():
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--neg-radius-min", type=float, default=0.7,
+                    help="look-alike squares at this to 1.4 disc radii (the shipped model: 0.7; tried: 0.4)")
+    ap.add_argument("--lowres-p", type=float, default=0.0,
+                    help="share of squares shrunk and enlarged back (the shipped model: 0; tried: 0.5)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
@@ -353,7 +366,7 @@ def main():
         log.write(line + "\n"); log.flush()
 
     say("args " + json.dumps(vars(args)))
-    data = build(args, os.path.join(args.work, f"squares_{SIZE}.npz"))
+    data = build(args, os.path.join(args.work, f"squares_{SIZE}_{args.neg_radius_min:g}.npz"))
     say(f"{len(data['label'])} squares ({int(data['label'].sum())} discs) from {len(set(data['group'].tolist()))} photos")
     if args.mode == "cv":
         run_cv(args, data, say)
