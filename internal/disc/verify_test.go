@@ -140,3 +140,33 @@ func TestParseVerifyModel(t *testing.T) {
 		t.Fatal("no error for an empty graph")
 	}
 }
+
+// BenchmarkVerify is the verifier's share of the disc stage: one square
+// cut from the bundled sample and one 96x96 inference.
+//
+//	go test -run '^$' -bench Verify -benchtime 50x ./internal/disc/
+func BenchmarkVerify(b *testing.B) {
+	if _, err := infer.FindLibrary(""); err != nil {
+		b.Skip(err)
+	}
+	img, err := fundus.Load("../../assets/sample/idrid_055.jpg", fundus.Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rt, err := infer.Open(infer.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rt.Close() })
+	v, err := NewVerifier(rt, loadVerifyModel(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { v.Close() })
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := v.Probability(ctx, img.Pix, Point{788.4, 388.9}, 66); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
