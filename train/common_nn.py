@@ -3,6 +3,7 @@ whose metadata says "normalization": "fov_standardize" (mirrored in Go by
 infer.FOVStandardize and checked by each model's parity fixture), and the
 U-Net convolution block, and the ONNX export every model uses."""
 import math
+import time
 import os
 
 import numpy as np
@@ -29,6 +30,17 @@ def fov_normalize(rgb):
         std = math.sqrt(max(float(((v - mean) ** 2).sum()) / n, 0.0)) + NORM_EPS
         out[c] = np.where(fov, (ch - mean) / std, 0.0)
     return out
+
+
+def run_logger(path):
+    """A say(msg) that prints msg with the time and appends it to path."""
+    log = open(path, "a")
+
+    def say(msg):
+        line = time.strftime("%H:%M:%S ") + msg
+        print(line, flush=True)
+        log.write(line + "\n"); log.flush()
+    return say
 
 
 def fov_normalize_batch(rgb):

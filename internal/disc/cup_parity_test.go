@@ -17,20 +17,7 @@ import (
 // loadCupModel reads the files train/disccup/train.py writes, as
 // loadModel does for the locator.
 func loadCupModel(t testing.TB) CupModel {
-	t.Helper()
-	onnx, err := os.ReadFile("../../models/disccup.onnx")
-	if err != nil {
-		t.Fatal(err)
-	}
-	meta, err := os.ReadFile("../../models/disccup.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := ParseCupModel(onnx, meta)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return mustParse(t, "disccup", ParseCupModel)
 }
 
 // cupCV is the model's own cross-validated disc Dice (perturbed centre

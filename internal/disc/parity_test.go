@@ -17,16 +17,21 @@ import (
 // the models package, so that this package stays independent of how models
 // are embedded.
 func loadModel(t testing.TB) Model {
+	return mustParse(t, "disc", ParseModel)
+}
+
+// mustParse reads models/NAME.onnx and NAME.json and parses them.
+func mustParse[M any](t testing.TB, name string, parse func(onnx, meta []byte) (M, error)) M {
 	t.Helper()
-	onnx, err := os.ReadFile("../../models/disc.onnx")
+	onnx, err := os.ReadFile("../../models/" + name + ".onnx")
 	if err != nil {
 		t.Fatal(err)
 	}
-	meta, err := os.ReadFile("../../models/disc.json")
+	meta, err := os.ReadFile("../../models/" + name + ".json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := ParseModel(onnx, meta)
+	m, err := parse(onnx, meta)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package disc
 import (
 	"context"
 	"math"
-	"os"
 	"testing"
 
 	"github.com/retinalgpt/retinalgpt/internal/fundus"
@@ -12,20 +11,7 @@ import (
 )
 
 func loadVerifyModel(t testing.TB) VerifyModel {
-	t.Helper()
-	onnx, err := os.ReadFile("../../models/discverify.onnx")
-	if err != nil {
-		t.Fatal(err)
-	}
-	meta, err := os.ReadFile("../../models/discverify.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := ParseVerifyModel(onnx, meta)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return mustParse(t, "discverify", ParseVerifyModel)
 }
 
 func newVerifier(t *testing.T) *Verifier {

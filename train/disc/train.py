@@ -56,7 +56,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from common_nn import FOV_THRESHOLD, Block, export_onnx, fov_normalize, fov_normalize_batch  # noqa: E402
+from common_nn import FOV_THRESHOLD, Block, export_onnx, fov_normalize, fov_normalize_batch, run_logger  # noqa: E402
 
 STRIDE = 2          # input pixels per heatmap pixel
 CHANNELS = ("disc", "fovea")
@@ -661,12 +661,7 @@ def main():
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
-    log = open(os.path.join(args.work, f"{args.mode}.log"), "a")
-
-    def say(msg):
-        line = time.strftime("%H:%M:%S ") + msg
-        print(line, flush=True)
-        log.write(line + "\n"); log.flush()
+    say = run_logger(os.path.join(args.work, f"{args.mode}.log"))
 
     say("args " + json.dumps(vars(args)))
     data = load_set(args, os.path.join(args.work, f"cache_{args.size}{'_d' if args.drishti else ''}.npz"))

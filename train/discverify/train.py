@@ -55,7 +55,8 @@ from PIL import Image
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))
-from common_nn import FOV_THRESHOLD, Block, export_onnx, fov_normalize, fov_normalize_batch, rank_auc  # noqa: E402
+from common_nn import (FOV_THRESHOLD, Block, export_onnx, fov_normalize, fov_normalize_batch, rank_auc,  # noqa: E402
+                       run_logger)
 
 
 def _disccup():
@@ -358,12 +359,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
-    log = open(os.path.join(args.work, f"{args.mode}.log"), "a")
-
-    def say(msg):
-        line = time.strftime("%H:%M:%S ") + msg
-        print(line, flush=True)
-        log.write(line + "\n"); log.flush()
+    say = run_logger(os.path.join(args.work, f"{args.mode}.log"))
 
     say("args " + json.dumps(vars(args)))
     data = build(args, os.path.join(args.work, f"squares_{SIZE}_{args.neg_radius_min:g}.npz"))
