@@ -41,7 +41,8 @@ func (a *Analyzer) segmentDisc(ctx context.Context, img *fundus.Image, fov fundu
 	// photos (macula-only fields); the disc/cup model was not, and finds an
 	// oval in whatever bright spot it is centred on (an exudate cluster),
 	// so the locator has the last word. Found false keeps every measure
-	// out of the report.
+	// out of the report; the segmentation still ran, so the report's crop
+	// shows where the locator looked.
 	if lm.DiscAbsent {
 		seg.Found = false
 		seg.Reason = fmt.Sprintf("the locator sees no optic disc in the photo (peak probability %.2f, below %.2f)",

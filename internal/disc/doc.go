@@ -10,7 +10,9 @@
 // train/disc/train.py and checked against it by a parity test here) → ONNX
 // Runtime → two heatmaps (disc, fovea) at half the input resolution → for
 // each, the peak refined by a soft-argmax over a small window (decode.go)
-// → original-photo pixels through fundus.Normalized.Transform.
+// → original-photo pixels through fundus.Normalized.Transform. A disc
+// peak below the model's MinDiscConfidence marks the disc absent
+// (Result.DiscAbsent: no laterality, no disc).
 //
 // Segmenting (segment.go), as train/disccup/train.py does it: a square of
 // the ORIGINAL photo centred on the located disc, its side a fixed number
@@ -23,7 +25,13 @@
 // FOV, shape, confidence, cut off, away from the located centre) come back
 // as "not found" rather than as a wrong disc.
 //
-// Models are passed in as Model and CupModel (graph bytes plus what Go
+// Verifying (verify.go): a disc that passed those checks may still be a
+// look-alike (a round cluster of hard exudates in a macula-only photo);
+// the verifier model (train/discverify/train.py) scores the square of a
+// few disc radii around it, cut as the disc/cup crop is, and the caller
+// rejects it below the model's threshold.
+//
+// Models are passed in as Model, CupModel and VerifyModel (graph bytes plus what Go
 // needs from their sidecar JSON; every crop and threshold number comes
 // from there), so this package does not depend on how models are
 // embedded. Geometry (geometry.go), measures and evaluation helpers
