@@ -33,20 +33,17 @@ func (a *Analyzer) DiscCupModel() string { return a.cup.Model().String() }
 // segmentDisc is the disc_cup stage: the disc and cup around the located
 // disc, in original pixels.
 func (a *Analyzer) segmentDisc(ctx context.Context, img *fundus.Image, fov fundus.FOV, lm disc.Result) (*disc.Segmentation, error) {
-	seg, err := a.cup.Segment(ctx, img.Pix, fov, lm.Disc.Point, lm.Eye())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", img.Name, err)
-	}
 	// The locator was trained to leave its disc channel empty on disc-less
 	// photos (macula-only fields); the disc/cup model was not, and finds an
 	// oval in whatever bright spot it is centred on (an exudate cluster),
-	// so the locator has the last word. Found false keeps every measure
-	// out of the report; the segmentation still ran, so the report's crop
-	// shows where the locator looked.
+	// so the locator has the last word and the disc/cup model does not run.
 	if lm.DiscAbsent {
-		seg.Found = false
-		seg.Reason = fmt.Sprintf("the locator sees no optic disc in the photo (peak probability %.2f, below %.2f)",
-			lm.Disc.Confidence, a.disc.Model().MinDiscConfidence)
+		return a.cup.Skip(fov, lm.Disc.Point, fmt.Sprintf("the locator sees no optic disc in the photo (peak probability %.2f, below %.2f)",
+			lm.Disc.Confidence, a.disc.Model().MinDiscConfidence)), nil
+	}
+	seg, err := a.cup.Segment(ctx, img.Pix, fov, lm.Disc.Point, lm.Eye())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", img.Name, err)
 	}
 	// What passed every check so far may still be a round cluster of
 	// hard exudates: the verifier, trained on exactly those, looks again

@@ -191,6 +191,14 @@ func (s *Segmenter) Segment(ctx context.Context, photo *image.NRGBA, fov fundus.
 	return seg, nil
 }
 
+// Skip is the Segmentation of a disc that is not looked for (the locator
+// sees none): the crop the model would have seen, no masks, Found false
+// with reason, and no inference.
+func (s *Segmenter) Skip(fov fundus.FOV, centre Point, reason string) *Segmentation {
+	return &Segmentation{Located: centre, RadiusEstimate: s.RadiusEstimate(fov), Crop: s.CropFor(fov, centre),
+		Model: s.model.String(), Reason: reason}
+}
+
 // pass runs the model on seg.Crop and fills seg's masks, confidences and
 // measures (the steps of train.py's segment_image), counting the pass.
 func (s *Segmenter) pass(ctx context.Context, photo *image.NRGBA, seg *Segmentation, eye Eye) error {

@@ -288,3 +288,17 @@ func TestSegmentSecondPass(t *testing.T) {
 		})
 	}
 }
+
+func TestSkipRunsNothing(t *testing.T) {
+	// No runner at all: Skip must not touch the model.
+	s := newSegmenterWithRunner(nil, loadCupModel(t))
+	fov := fundus.FOV{CX: 500, CY: 400, Radius: 380}
+	c := Point{620, 410}
+	seg := s.Skip(fov, c, "no disc")
+	if seg.Found || seg.Reason != "no disc" || seg.Disc != nil || seg.Cup != nil || seg.Passes != 0 {
+		t.Fatalf("Skip gave found=%v reason=%q masks %v/%v passes %d", seg.Found, seg.Reason, seg.Disc != nil, seg.Cup != nil, seg.Passes)
+	}
+	if seg.Crop != s.CropFor(fov, c) || seg.Located != c || seg.Model != s.Model().String() {
+		t.Fatalf("Skip's crop %+v, located %v, model %q", seg.Crop, seg.Located, seg.Model)
+	}
+}
