@@ -89,7 +89,7 @@ the cross-validated ones; --model and --model-meta evaluate another export
 	fl.StringVar(&f.modelMeta, "model-meta", "", "its sidecar JSON (the layout of models/diagnose.json)")
 	fl.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "photos judged at once")
 	fl.StringVar(&f.input, "input", "frame", "classifier input: frame (as analyze: the 1024 analysis frame box-averaged) or crop (as training: the field of view resampled to the model's crop size)")
-	fl.BoolVar(&f.lesions, "lesions", false, "run the whole analysis with the lesion stage and score the report's diagnoses (as analyze --lesions judges: the referable-DR combination with the lesion evidence; slow, seconds per photo; the embedded model only)")
+	fl.BoolVar(&f.lesions, "lesions", false, "run the whole analysis with the lesion stage and score the report's diagnoses (as analyze --lesions judges: the DR grade and DME combinations with the lesion evidence; slow, seconds per photo; the embedded model only)")
 	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object instead of the table")
 	return cmd
 }

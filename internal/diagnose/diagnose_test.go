@@ -48,6 +48,28 @@ func TestLogitsMatchPyTorch(t *testing.T) {
 	}
 }
 
+// TestGradeStackParity: the shipped grade combination gives, from the
+// features of three IDRiD photos, the grade probabilities the training
+// script computed (train/diagnose/train.py --grade-stack).
+func TestGradeStackParity(t *testing.T) {
+	g := loadModel(t).GradeStack
+	if g == nil {
+		t.Fatal("models/diagnose.json has no grade_stack")
+	}
+	if len(g.Parity) == 0 {
+		t.Fatal("grade_stack has no parity cases")
+	}
+	for i, c := range g.Parity {
+		got := g.Grades(c.Features)
+		for k, want := range c.Probabilities {
+			if math.Abs(got[k]-want) > 1e-9 {
+				t.Errorf("case %d: grade probabilities %v, Python %v", i, got, c.Probabilities)
+				break
+			}
+		}
+	}
+}
+
 // TestInputBoxAverage: each input pixel is the rounded mean of its block.
 func TestInputBoxAverage(t *testing.T) {
 	crop := image.NewNRGBA(image.Rect(0, 0, 4, 4))
@@ -289,30 +311,43 @@ func TestJudgeGlaucomaStack(t *testing.T) {
 	}
 }
 
-// TestJudgeReferableStack: with lesions, P(referable) is the combination's
-// and the grade probabilities are rescaled on each side of it (still
-// summing to 1); without a lesion section the classifier decides alone.
-func TestJudgeReferableStack(t *testing.T) {
+// TestJudgeGradeStack: with lesions the grade probabilities are the
+// ordinal combination's (each P(grade ≥ k) from its regression, made
+// non-increasing, then differenced; summing to 1), P(referable) is their
+// grades 2-4 against the combination's threshold, and the microaneurysm
+// channel's count is an input even though it is not reported as a count;
+// without a lesion section the classifier decides alone.
+func TestJudgeGradeStack(t *testing.T) {
 	m := testModel()
-	m.ReferableStack = &Stack{Features: []string{"referable_logit", "HE_count"}, Mean: []float64{0, 0}, Std: []float64{1, 1},
-		Coef: []float64{1, 1}, Intercept: 0, Threshold: 0.5}
+	one := func(feature string, coef, intercept float64) *Stack {
+		return &Stack{Features: []string{feature}, Mean: []float64{0}, Std: []float64{1}, Coef: []float64{coef}, Intercept: intercept}
+	}
+	// P(≥1) from the MA channel, P(≥2) from the classifier's grade-2
+	// logit, P(≥3) crossing above P(≥2) (clipped to it), P(≥4) small.
+	m.GradeStack = &GradeStack{Set: "test", Threshold: 0.25, AtLeast: []*Stack{
+		one("MA_count", 1, 0), one("dr2", 1, 0), one("HE_count", 1, 5), one("HE_fewest_quadrant", 0, -3)}}
 	p := Probabilities{DR: [5]float64{0.4, 0.2, 0.2, 0.15, 0.05}, DME: [3]float64{1}, Normal: 0.5}
-	p.Logits[2] = 0 // referable logit: lse(0,-inf..) - lse(0,0) ≈ log(3) - log(2) with the others at 0
-	les := &report.Lesions{QuadrantBasis: "none", Types: []report.LesionType{{Type: "HE", Name: "haemorrhages", Detected: true, Count: 3, AreaPx: 50}}}
+	p.Logits[2] = -1
+	les := &report.Lesions{QuadrantBasis: "none", Types: []report.LesionType{
+		{Type: "MA", Name: "microaneurysms", Detected: false, Count: 6, AreaPx: 20},
+		{Type: "HE", Name: "haemorrhages", Detected: true, Count: 3, AreaPx: 50}}}
 	dr := Judge(Inputs{Probs: &p, Model: m, Lesions: les, FOVAreaPx: 10000}).Findings[0]
-	want := 1 / (1 + math.Exp(-(p.ReferableLogit() + math.Log1p(3))))
-	if math.Abs(dr.Probability-want) > 1e-4 || dr.Threshold != 0.5 || dr.Positive != (want >= 0.5) {
-		t.Errorf("combined %+v, want P(referable) %.4f", dr, want)
+	sig := func(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
+	ge1, ge2, ge4 := sig(math.Log1p(6)), sig(-1), sig(-3)
+	want := []float64{1 - ge1, ge1 - ge2, 0, ge2 - ge4, ge4} // P(≥3) clipped to P(≥2)
+	for g, w := range want {
+		if math.Abs(dr.Probabilities[g]-w) > 1e-4 {
+			t.Fatalf("grade probabilities %v, want %v", dr.Probabilities, want)
+		}
 	}
-	var sum float64
-	for _, v := range dr.Probabilities {
-		sum += v
+	if math.Abs(dr.Probability-ge2) > 1e-4 || dr.Threshold != 0.25 || !dr.Positive || dr.Grade != 3 {
+		t.Errorf("combined %+v, want P(referable) %.4f, positive at 0.25, grade 3", dr, ge2)
 	}
-	if math.Abs(sum-1) > 1e-3 || math.Abs(dr.Probabilities[0]/dr.Probabilities[1]-2) > 1e-2 {
-		t.Errorf("grade probabilities %v: want them to sum to 1 and keep grade 0:1 at 2:1", dr.Probabilities)
-	}
-	if !hasEvidence(dr, "combined with the lesion counts and areas") {
+	if !hasEvidence(dr, "grades from the lesion counts and areas") || !hasEvidence(dr, "6 objects enter the grade combination") {
 		t.Errorf("evidence %+v", dr.Evidence)
+	}
+	if dr.Evidence[0].Source != SourceLesions {
+		t.Errorf("the grade's evidence names %q as its source, want %q", dr.Evidence[0].Source, SourceLesions)
 	}
 	if dr := Judge(Inputs{Probs: &p, Model: m}).Findings[0]; dr.Probability != 0.4 || dr.Threshold != report.Round(m.Calibration.ReferableThreshold, 4) {
 		t.Errorf("without lesions %+v, want the classifier alone", dr)

@@ -90,7 +90,7 @@ func Judge(in Inputs) *report.Diagnoses {
 	d.Model = in.Model.Name + "@" + in.Model.Version
 	p, c := *in.Probs, in.Model.Calibration
 
-	dr := judgeDR(p, c, in.Model.ReferableStack, in.Lesions, in.FOVAreaPx, used)
+	dr := judgeDR(p, c, in.Model.GradeStack, in.Lesions, in.FOVAreaPx, used)
 	dme := judgeDME(p, c, in.Model.DMEStack, in.Lesions, in.FOVAreaPx, used)
 	gl := judgeGlaucoma(p, c, in.Model.GlaucomaStack, in.Disc, in.Calibration, used)
 	ca := judgeCataract(p, c, in.Model.CataractStack, in.Quality, used)
@@ -152,26 +152,20 @@ func lesionType(l *report.Lesions, typ string) *report.LesionType {
 	return nil
 }
 
-func judgeDR(p Probabilities, c Calibration, st *Stack, les *report.Lesions, fovAreaPx int, used map[string]bool) report.Diagnosis {
+func judgeDR(p Probabilities, c Calibration, st *GradeStack, les *report.Lesions, fovAreaPx int, used map[string]bool) report.Diagnosis {
 	probs := p.DR
 	refThr := c.ReferableThreshold
 	ev := []report.Evidence{}
 	var combined []report.Evidence
-	if feats := LesionFeatures(les, fovAreaPx); st != nil && len(feats) > 0 {
-		// The combination gives P(referable); the grades keep their
-		// shares within each side of it.
+	if feats := GradeFeatures(p, les, fovAreaPx); st != nil && feats != nil {
+		// The combination gives every grade's probability; the
+		// classifier's own judgement stays in the evidence.
 		before := probs[2] + probs[3] + probs[4]
-		ref := st.Apply(p.ReferableLogit(), feats)
-		for g := range probs {
-			if g >= 2 && before > 0 {
-				probs[g] *= ref / before
-			} else if g < 2 && before < 1 {
-				probs[g] *= (1 - ref) / (1 - before)
-			}
-		}
+		probs = st.Grades(feats)
 		refThr = st.Threshold
+		ref := probs[2] + probs[3] + probs[4]
 		combined = append(combined, report.Evidence{Source: SourceLesions, Value: num(ref), Unit: "probability",
-			Text: fmt.Sprintf("classifier combined with the lesion counts and areas (logistic regression): probability of referable DR %.2f, threshold %.2f; classifier alone %.2f, threshold %.2f", ref, refThr, before, c.ReferableThreshold)})
+			Text: fmt.Sprintf("grades from the lesion counts and areas (%s; ordinal logistic regression): probability of referable DR %.2f, threshold %.2f; image classifier alone %.2f, threshold %.2f", st.Set, ref, refThr, before, c.ReferableThreshold)})
 	}
 	if les != nil {
 		used[SourceLesions] = true
@@ -181,7 +175,11 @@ func judgeDR(p Probabilities, c Calibration, st *Stack, les *report.Lesions, fov
 				continue
 			}
 			if !t.Detected {
-				ev = append(ev, report.Evidence{Source: SourceLesions, Text: fmt.Sprintf("%s: not counted (the lesion model cannot detect them)", t.Name)})
+				text := fmt.Sprintf("%s: not counted (the lesion model cannot detect them)", t.Name)
+				if len(combined) > 0 {
+					text = fmt.Sprintf("%s: not counted (the lesion model cannot detect them reliably); its channel's %d objects enter the grade combination as a fitted input", t.Name, t.Count)
+				}
+				ev = append(ev, report.Evidence{Source: SourceLesions, Text: text})
 				continue
 			}
 			q := t.Quadrants
@@ -218,10 +216,17 @@ func judgeDR(p Probabilities, c Calibration, st *Stack, les *report.Lesions, fov
 	}
 	ref := probs[2] + probs[3] + probs[4]
 	g := DecidedGrade(probs[:], 2, ref >= refThr)
-	ev = append(append([]report.Evidence{
+	head := []report.Evidence{
 		classifierEvidence(fmt.Sprintf("ICDR grade %d (%s), probability %.2f, the most probable on the side of the referable threshold", g, drLabels[g], probs[g]), probs[g]),
 		classifierEvidence(fmt.Sprintf("probability of referable DR (grade 2 or more) %.2f, threshold %.2f", ref, refThr), ref),
-	}, combined...), ev...)
+	}
+	if len(combined) > 0 {
+		// The grades are the lesion combination's, not the classifier's.
+		for i := range head {
+			head[i].Source = SourceLesions
+		}
+	}
+	ev = append(append(head, combined...), ev...)
 	return report.Diagnosis{
 		Key: "dr", Name: "diabetic retinopathy", Grade: g, Label: drLabels[g], Scale: "ICDR 0-4",
 		Probabilities: rounded(probs[:]), Probability: report.Round(ref, 4),

@@ -53,10 +53,10 @@ type Model struct {
 	// vertical cup-to-disc ratio (nil: the classifier alone). Used only
 	// when the disc and cup were measured.
 	GlaucomaStack *Stack `json:"glaucoma_stack,omitempty"`
-	// ReferableStack combines the referable-DR logit with the lesion
-	// stage's counts and areas (LesionFeatures; nil: the classifier
-	// alone). Used only when the lesion stage ran (--lesions).
-	ReferableStack *Stack `json:"referable_stack,omitempty"`
+	// GradeStack gives the five DR grade probabilities from the lesion
+	// stage's measures (GradeFeatures; nil: the classifier alone). Used
+	// only when the lesion stage ran (--lesions).
+	GradeStack *GradeStack `json:"grade_stack,omitempty"`
 	// DMEStack combines the three DME logits with the exudate evidence
 	// (ExudateFeatures): P(any risk) and P(risk 2 | any). Used only when
 	// the lesion stage ran.
@@ -83,7 +83,18 @@ func ParseModel(onnx, meta []byte) (Model, error) {
 	if c.DRTemperature <= 0 || c.DMETemperature <= 0 {
 		return Model{}, fmt.Errorf("model diagnose: calibration missing")
 	}
-	stacks := map[string]*Stack{"cataract_stack": m.CataractStack, "glaucoma_stack": m.GlaucomaStack, "referable_stack": m.ReferableStack}
+	stacks := map[string]*Stack{"cataract_stack": m.CataractStack, "glaucoma_stack": m.GlaucomaStack}
+	if g := m.GradeStack; g != nil {
+		if len(g.AtLeast) != 4 {
+			return Model{}, fmt.Errorf("model diagnose: grade_stack has %d regressions, want 4 (grade ≥ 1 … ≥ 4)", len(g.AtLeast))
+		}
+		for k, st := range g.AtLeast {
+			if st == nil {
+				return Model{}, fmt.Errorf("model diagnose: grade_stack regression %d is missing", k+1)
+			}
+			stacks[fmt.Sprintf("grade_stack.at_least[%d]", k+1)] = st
+		}
+	}
 	if d := m.DMEStack; d != nil {
 		if d.Any == nil || d.Severe == nil {
 			return Model{}, fmt.Errorf("model diagnose: dme_stack needs any and severe")
@@ -329,38 +340,64 @@ func ExudateFeatures(p Probabilities, l *report.Lesions, fovAreaPx int) map[stri
 	return nil
 }
 
-// ReferableLogit is the classifier's raw log-odds of referable DR: the
-// log-sum-exp of the grade 2-4 logits minus that of grades 0-1.
-func (p Probabilities) ReferableLogit() float64 {
-	lse := func(z []float32) float64 {
-		m := float64(z[0])
-		for _, v := range z {
-			m = math.Max(m, float64(v))
-		}
-		var s float64
-		for _, v := range z {
-			s += math.Exp(float64(v) - m)
-		}
-		return m + math.Log(s)
-	}
-	return lse(p.Logits[2:5]) - lse(p.Logits[0:2])
+// GradeStack is the DR grade combination with the lesion evidence
+// (train/diagnose/train.py --grade-stack): an ordinal logistic model, one
+// regression per P(grade ≥ k), k = 1..4, over GradeFeatures.
+type GradeStack struct {
+	// Set names the candidate feature set the fit chose (models/diagnose.md).
+	Set     string   `json:"set"`
+	AtLeast []*Stack `json:"at_least"`
+	// Threshold on P(grade ≥ 2) decides referable DR (Youden on the
+	// fitting photos).
+	Threshold float64 `json:"threshold"`
+	// Parity holds features and the probabilities the training script
+	// computed from them, which Grades must reproduce.
+	Parity []struct {
+		Features      map[string]float64 `json:"features"`
+		Probabilities []float64          `json:"probabilities"`
+	} `json:"parity,omitempty"`
 }
 
-// LesionFeatures are the referable-DR combination's lesion measures: for
-// each type the model detects among HE, EX and SE, log(1+count)
-// ("HE_count") and log(1 + 10⁴·area/FOV area) ("HE_area"). Empty without
-// a lesion section or a field of view.
-func LesionFeatures(l *report.Lesions, fovAreaPx int) map[string]float64 {
-	f := map[string]float64{}
+// Grades gives the five grade probabilities: the P(grade ≥ k) made
+// non-increasing in k (separately fitted regressions can cross), then
+// differenced.
+func (g *GradeStack) Grades(feats map[string]float64) [5]float64 {
+	var atLeast [5]float64
+	atLeast[0] = 1
+	for k, st := range g.AtLeast {
+		atLeast[k+1] = math.Min(st.Apply(0, feats), atLeast[k])
+	}
+	var p [5]float64
+	for k := 0; k < 4; k++ {
+		p[k] = atLeast[k] - atLeast[k+1]
+	}
+	p[4] = atLeast[4]
+	return p
+}
+
+// GradeFeatures are the grade combination's inputs: the classifier's raw
+// DR logits ("dr0".."dr4") and, for every lesion type, log(1+count)
+// ("HE_count") and log(1 + 10⁴·area/FOV area) ("HE_area") — the
+// microaneurysm channel's too, though its count is not reported as one
+// (Detected is false): as an input whose weight was fitted it still
+// carries grade information (models/diagnose.md) — and, when quadrants
+// were assigned, log(1 + the fewest haemorrhages in a quadrant)
+// ("HE_fewest_quadrant"). Nil without a lesion section or a field of view.
+func GradeFeatures(p Probabilities, l *report.Lesions, fovAreaPx int) map[string]float64 {
 	if l == nil || fovAreaPx <= 0 {
-		return f
+		return nil
+	}
+	f := map[string]float64{}
+	for g := 0; g < 5; g++ {
+		f[fmt.Sprintf("dr%d", g)] = float64(p.Logits[drLogits+g])
 	}
 	for _, t := range l.Types {
-		if t.Type == "MA" || !t.Detected {
-			continue
-		}
 		f[t.Type+"_count"] = math.Log1p(float64(t.Count))
 		f[t.Type+"_area"] = math.Log1p(1e4 * t.AreaPx / float64(fovAreaPx))
+		if t.Type == "HE" && l.QuadrantBasis != "none" {
+			q := t.Quadrants
+			f["HE_fewest_quadrant"] = math.Log1p(float64(min(q.SuperiorTemporal, q.SuperiorNasal, q.InferiorTemporal, q.InferiorNasal)))
+		}
 	}
 	return f
 }

@@ -644,7 +644,7 @@ def export(args, say):
         "calibration": cal,
         "cataract_stack": stack_for(k),
         "glaucoma_stack": shipped_extra(k, "glaucoma_stack.json"),
-        "referable_stack": shipped_extra(k, "referable_stack.json"),
+        "grade_stack": shipped_extra(k, "grade_stack.json"),
         "dme_stack": shipped_extra(k, "dme_stack.json"),
         "train_data": "IDRiD grading training split (413), Drishti-GS1 training (50), eye_diseases_4class without unknown_augmented (2977); see models/diagnose.md",
         "parity": {"pattern": "parity_pattern in train/diagnose/train.py", "logits": [float(v) for v in pl]},
@@ -807,7 +807,7 @@ def glaucoma_stack(args, say):
     publish("glaucoma_stack", res, shipped, say)
 
 
-# ------------------------------------------------------------ referable DR: classifier + lesion evidence
+# ------------------------------------------------------------ DR grade: lesion evidence (and the classifier)
 
 LESION_FEATURES = ["HE_count", "HE_area", "EX_count", "EX_area", "SE_count", "SE_area"]
 
@@ -845,83 +845,130 @@ def idrid_lesion_reports(names, src):
                 yield i, r
 
 
-def read_lesion_features(names, src):
-    """Per IDRiD photo: LesionFeatures (internal/diagnose) from the
-    retinalgpt analyze --lesions --json lines in WORK/lesions_*.jsonl (NaN
-    rows: not analysed)."""
-    f = np.full((len(names), len(LESION_FEATURES)), np.nan)
+# The candidate feature sets of the grade combination, fixed before any
+# figure was seen; --grade-stack picks one by nested cross-validation.
+# "dr0".."dr4" are the classifier's raw DR logits; the lesion measures are
+# internal/diagnose.GradeFeatures (MA_* counts the microaneurysm channel's
+# objects: too poor a detector to report as a count, see models/lesions.md,
+# but its count still carries grade information, which the fit measures).
+GRADE_LESIONS = LESION_FEATURES + ["MA_count", "MA_area"]
+GRADE_CANDIDATES = {
+    "lesions": GRADE_LESIONS,
+    "lesions+quadrant": GRADE_LESIONS + ["HE_fewest_quadrant"],
+    "classifier+lesions": ["dr0", "dr1", "dr2", "dr3", "dr4"] + GRADE_LESIONS,
+    "classifier+lesions+quadrant": ["dr0", "dr1", "dr2", "dr3", "dr4"] + GRADE_LESIONS + ["HE_fewest_quadrant"],
+}
+HE_QUADRANTS = ["superior_temporal", "superior_nasal", "inferior_temporal", "inferior_nasal"]
+
+
+def read_grade_features(names, src, z):
+    """Per photo: every feature any GRADE_CANDIDATES set names, by name
+    (columns of the returned array), from the classifier's logits z and
+    WORK/lesions_*.jsonl as internal/diagnose.GradeFeatures computes them
+    (NaN rows: not analysed; HE_fewest_quadrant NaN without quadrants)."""
+    cols = sorted({f for fs in GRADE_CANDIDATES.values() for f in fs})
+    f = np.full((len(names), len(cols)), np.nan)
     for i, r in idrid_lesion_reports(names, src):
         fa = r["fov"]["area_px"]
+        row = {f"dr{g}": float(z[i, g]) for g in range(5)}
         for t in r["lesions"]["types"]:
-            if t["type"] == "MA" or not t["detected_by_model"]:
-                continue
-            f[i, LESION_FEATURES.index(t["type"] + "_count")] = math.log1p(t["count"])
-            f[i, LESION_FEATURES.index(t["type"] + "_area")] = math.log1p(1e4 * t["area_px"] / fa)
-    return f
+            row[t["type"] + "_count"] = math.log1p(t["count"])
+            row[t["type"] + "_area"] = math.log1p(1e4 * t["area_px"] / fa)
+            if t["type"] == "HE" and r["lesions"]["quadrant_basis"] != "none":
+                row["HE_fewest_quadrant"] = math.log1p(min(t["quadrants"][q] for q in HE_QUADRANTS))
+        f[i] = [row.get(c, np.nan) for c in cols]
+    return cols, f
 
 
-def referable_logit(z):
-    def lse(a):
-        m = a.max(1, keepdims=True)
-        return (m + np.log(np.exp(a - m).sum(1, keepdims=True)))[:, 0]
-    return lse(z[:, 2:5].astype(np.float64)) - lse(z[:, 0:2].astype(np.float64))
+def fit_grades(x, y):
+    """Ordinal (cumulative) logistic model of the 5 ICDR grades: one
+    regression per P(grade >= k), k = 1..4."""
+    return [fit_logistic(x, (y >= k).astype(float)) for k in range(1, 5)]
 
 
-def referable_stack(args, say):
-    """Referable DR with --lesions: the classifier's referable log-odds
-    combined with the lesion stage's counts and areas by logistic
-    regression. 5-fold cross-validation on IDRiD with the classifier's folds
-    (fold k: out-of-fold logits, the combination and its threshold fitted on
-    the other folds); the grade is then DecidedGrade of the rescaled
-    probabilities, as internal/diagnose judges it. Writes
-    WORK/referable_stack.json and adds referable_stack to
-    models/diagnose.json (fitted on all 413)."""
+def grade_probs(x, sts):
+    """Grade probabilities from fit_grades, as internal/diagnose.GradeStack
+    computes them: the P(>= k) made non-increasing in k, then differenced."""
+    c = np.minimum.accumulate(np.stack([apply_logistic(x, s) for s in sts], 1), axis=1)
+    return np.concatenate([1 - c[:, :1], c[:, :-1] - c[:, 1:], c[:, -1:]], 1)
+
+
+def log_loss(P, y):
+    return float(-np.mean(np.log(np.clip(P[np.arange(len(y)), y], 1e-12, 1))))
+
+
+def decided_grades(P, thr):
+    """internal/diagnose.DecidedGrade: the most probable grade on the side
+    of the referable threshold P(grade >= 2) fell."""
+    pos = P[:, 2:].sum(1) >= thr
+    return np.where(pos, 2 + P[:, 2:].argmax(1), P[:, :2].argmax(1))
+
+
+def grade_stack(args, say):
+    """DR grade with --lesions: an ordinal logistic regression over lesion
+    measures (and, in two of the candidate sets, the classifier's DR
+    logits) gives all five grade probabilities, referable DR included
+    (P(grade >= 2), Youden threshold on the fitting rows). 5-fold
+    cross-validation on IDRiD with the classifier's folds; the feature set
+    is chosen inside each training part by leave-one-fold-out log loss
+    (nested), so the figures do not profit from the choice. Writes
+    WORK/grade_stack.json and adds grade_stack to models/diagnose.json
+    (the set chosen by 5-fold log loss on all 413, fitted on all)."""
     src, names, lab, ok, z, fold = oof_logits()
-    lf = read_lesion_features(names, src)
-    m = (src == "idrid") & ok & ~np.isnan(lf).any(1)
-    x = np.concatenate([referable_logit(z)[:, None], lf], 1)
-    y = (lab[:, 0] >= 2).astype(int)
-    p = np.zeros(len(src)); thr = np.zeros(len(src)); pc = np.zeros(len(src)); tc = np.zeros(len(src))
-    pr = np.zeros((len(src), 5))
+    cols, f = read_grade_features(names, src, z)
+    m = (src == "idrid") & ok & ~np.isnan(f[:, cols.index("HE_count")])
+    y = lab[:, 0]
+
+    def xs(name):
+        return f[:, [cols.index(c) for c in GRADE_CANDIDATES[name]]]
+
+    def cv_loss(name, rows):
+        x, P = xs(name), np.zeros((len(src), 5))
+        for k in np.unique(fold[rows]):
+            tr, te = rows & (fold != k), rows & (fold == k)
+            P[te] = grade_probs(x[te], fit_grades(x[tr], y[tr]))
+        return log_loss(P[rows], y[rows])
+
+    P = np.zeros((len(src), 5)); thr = np.zeros(len(src)); chosen = {}
     for k in range(5):
         tr, te = m & (fold != k), m & (fold == k)
-        st = fit_logistic(x[tr], y[tr].astype(float))
-        p[te] = apply_logistic(x[te], st)
-        thr[te] = youden(apply_logistic(x[tr], st), y[tr])
-        cal = fit_calibration(z[(fold != k) & ok], lab[(fold != k) & ok], src[(fold != k) & ok])
-        P = apply_calibration(z[te], cal)["dr"]
-        before = P[:, 2:].sum(1)
-        P[:, 2:] *= (p[te] / np.maximum(before, 1e-12))[:, None]
-        P[:, :2] *= ((1 - p[te]) / np.maximum(1 - before, 1e-12))[:, None]
-        pr[te] = P
-        pc[te], tc[te] = before, cal["referable_threshold"]
-    yy = lab[m, 0]
-    pos = p[m] >= thr[m]
-    grade = np.where(pos, 2 + pr[m][:, 2:].argmax(1), pr[m][:, :2].argmax(1))
-    res = {"split": "IDRiD grading training split, 5-fold CV with the classifier's folds, photos analysed with --lesions",
-           "n": int(m.sum()),
-           "referable_with_lesions": binary_metrics_t(p[m], y[m], thr[m]),
-           "referable_classifier_alone": binary_metrics_t(pc[m], y[m], tc[m]),
-           "referable_lesions_alone_auc": None,
-           "dr_accuracy": float((grade == yy).mean()), "dr_kappa": qwk(yy, grade, 5),
-           "dr_confusion": confusion(yy, grade, 5),
+        losses = {n: cv_loss(n, tr) for n in GRADE_CANDIDATES}
+        best = min(losses, key=losses.get)
+        chosen[k] = {"set": best, "inner_log_loss": losses}
+        x = xs(best)
+        sts = fit_grades(x[tr], y[tr])
+        P[te] = grade_probs(x[te], sts)
+        thr[te] = youden(grade_probs(x[tr], sts)[:, 2:].sum(1), (y[tr] >= 2).astype(int))
+        say(f"fold {k}: {best} (inner log loss {losses[best]:.3f})")
+    grade = decided_grades(P, thr)
+
+    def figures(sel):
+        yy, g = y[sel], grade[sel]
+        return {"n": int(sel.sum()), "dr_accuracy": float((g == yy).mean()), "dr_kappa": qwk(yy, g, 5),
+                "dr_accuracy_argmax": float((P[sel].argmax(1) == yy).mean()),
+                "dr_ece": ece_multi(P[sel], yy), "dr_confusion": confusion(yy, g, 5),
+                "referable": binary_metrics_t(P[sel, 2:].sum(1), (yy >= 2).astype(int), thr[sel])}
+
+    res = {"split": "IDRiD grading training split, 5-fold CV with the classifier's folds (feature set chosen by nested CV), photos analysed with --lesions",
+           "chosen_per_fold": chosen, **figures(m),
+           "cv_log_loss_per_set": {n: cv_loss(n, m) for n in GRADE_CANDIDATES},
            "note": "the lesion model was trained on the IDRiD segmentation photos, 16 of which are near-duplicates of IDRiD grading photos (retinalgpt dataset dedup)"}
-    pl = np.zeros(len(src))
-    for k in range(5):
-        tr, te = m & (fold != k), m & (fold == k)
-        st = fit_logistic(lf[tr], y[tr].astype(float))
-        pl[te] = apply_logistic(lf[te], st)
-    res["referable_lesions_alone_auc"] = auc(pl[m], y[m])
     if args.lesion_duplicates:
-        k = m & ~lesion_training_duplicates(names, args.lesion_duplicates)
-        gk = grade[k[m]]
-        res["without_lesion_training_duplicates"] = {
-            "n": int(k.sum()), "referable_with_lesions": binary_metrics_t(p[k], y[k], thr[k]),
-            "referable_classifier_alone": binary_metrics_t(pc[k], y[k], tc[k]),
-            "dr_accuracy": float((gk == lab[k, 0]).mean()), "dr_kappa": qwk(lab[k, 0], gk, 5)}
-    st = fit_logistic(x[m], y[m].astype(float))
-    shipped = stack_entry(["referable_logit"] + LESION_FEATURES, st, youden(apply_logistic(x[m], st), y[m]))
-    publish("referable_stack", res, shipped, say)
+        res["without_lesion_training_duplicates"] = figures(m & ~lesion_training_duplicates(names, args.lesion_duplicates))
+    best = min(res["cv_log_loss_per_set"], key=res["cv_log_loss_per_set"].get)
+    x = xs(best)
+    sts = fit_grades(x[m], y[m])
+    threshold = youden(grade_probs(x[m], sts)[:, 2:].sum(1), (y[m] >= 2).astype(int))
+    # Parity cases for Go (internal/diagnose TestGradeStackParity): the
+    # probabilities of three photos' features, one per referable side and
+    # the highest-graded.
+    Pm, rows = grade_probs(x[m], sts), np.nonzero(m)[0]
+    picks = [int(np.argmax(Pm[:, 0])), int(np.argmax(Pm[:, 2])), int(np.argmax(Pm[:, 4]))]
+    parity = [{"features": {c: float(x[rows[j], k]) for k, c in enumerate(GRADE_CANDIDATES[best]) if not np.isnan(x[rows[j], k])},
+               "probabilities": Pm[j].tolist()} for j in picks]
+    shipped = {"set": best, "at_least": [stack_entry(GRADE_CANDIDATES[best], st, 0.5) for st in sts],
+               "threshold": float(threshold), "parity": parity}
+    publish("grade_stack", res, shipped, say)
 
 
 # ------------------------------------------------------------ DME: classifier + exudate evidence
@@ -948,7 +995,7 @@ def dme_stack(args, say):
     classifier's three DME logits and the exudate evidence (count, area,
     nearest distance to the fovea in disc diameters, within 1 DD): P(any
     risk) and P(risk 2 | any). 5-fold CV with the classifier's folds as for
-    --referable-stack; writes WORK/dme_stack.json and adds dme_stack to
+    --grade-stack; writes WORK/dme_stack.json and adds dme_stack to
     models/diagnose.json (fitted on all 413)."""
     src, names, lab, ok, z, fold = oof_logits()
     ef = read_exudate_features(names, src)
@@ -1005,9 +1052,9 @@ def main():
     ap.add_argument("--stack", action="store_true", help="fit the cataract combination with the quality measures (needs WORK/quality.csv)")
     ap.add_argument("--glaucoma-list", action="store_true", help="write WORK/glaucoma_paths.txt, the photos whose CDR the glaucoma combination needs")
     ap.add_argument("--glaucoma-stack", action="store_true", help="fit the glaucoma combination with the vertical CDR (needs WORK/disc_*.jsonl from retinalgpt analyze --json)")
-    ap.add_argument("--referable-stack", action="store_true", help="fit the referable-DR combination with the lesion evidence (needs WORK/lesions_*.jsonl from retinalgpt analyze --lesions --json over the IDRiD grading photos)")
+    ap.add_argument("--grade-stack", action="store_true", help="fit the DR grade combination with the lesion evidence (needs WORK/lesions_*.jsonl from retinalgpt analyze --lesions --json over the IDRiD grading photos)")
     ap.add_argument("--lesion-duplicates", metavar="FILE",
-                    help="--referable-stack/--dme-stack: grading photos that duplicate the lesion model's training photos "
+                    help="--grade-stack/--dme-stack: grading photos that duplicate the lesion model's training photos "
                          "(JSON list or one name a line); the figures are also given without them")
     ap.add_argument("--dme-stack", action="store_true", help="fit the DME combination with the exudate evidence (needs WORK/lesions_*.jsonl)")
     ap.add_argument("--export-fold", type=int, default=None, help="with --export: export the fold-K model instead")
@@ -1028,8 +1075,8 @@ def main():
         glaucoma_list(args, say); return
     if args.glaucoma_stack:
         glaucoma_stack(args, say); return
-    if args.referable_stack:
-        referable_stack(args, say); return
+    if args.grade_stack:
+        grade_stack(args, say); return
     if args.dme_stack:
         dme_stack(args, say); return
     src, names, lab, ok = labels()
