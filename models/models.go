@@ -71,6 +71,11 @@ type Meta struct {
 	Threshold        float64  `json:"threshold"`
 	TrainData        string   `json:"train_data"`
 	Classes          []string `json:"classes,omitempty"` // output channel names, in order; empty for a one-channel model
+	// TestTimeOrientations is how many orientations of the image the
+	// model's outputs are averaged over (1, 2, 4 or 8; 0 means 1): the
+	// image as it is, mirrored, upside down, both, then the same
+	// transposed (internal/vessels).
+	TestTimeOrientations int `json:"test_time_orientations,omitempty"`
 }
 
 // Model is an embedded model: its graph, metadata and content digest.
@@ -118,6 +123,11 @@ func load(name string, onnx, meta []byte) (Model, error) {
 	}
 	if len(onnx) == 0 {
 		return Model{}, fmt.Errorf("model %s: embedded ONNX file is empty", name)
+	}
+	switch m.Meta.TestTimeOrientations {
+	case 0, 1, 2, 4, 8:
+	default:
+		return Model{}, fmt.Errorf("model %s: test_time_orientations %d: want 1, 2, 4 or 8", name, m.Meta.TestTimeOrientations)
 	}
 	sum := sha256.Sum256(onnx)
 	m.ONNX, m.SHA256 = onnx, hex.EncodeToString(sum[:])

@@ -73,7 +73,8 @@ func TestContentBox(t *testing.T) {
 }
 
 // The cut must not change the probabilities the models give the field of
-// view: compare with the whole square run through the same runner.
+// view: compare with the whole square run through the same runner (in the
+// same orientations: the A/V model averages over four).
 func TestContentCropMatchesWhole(t *testing.T) {
 	img := squareSample(t)
 	av, err := NewAV(infertest.OpenRuntime(t), avModel(t))
@@ -100,7 +101,7 @@ func TestContentCropMatchesWhole(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			whole, err := infer.RunTiled(context.Background(), tc.net.run, infer.FOVStandardize(img, thr), tc.net.tiling)
+			whole, err := infer.RunTiledAveraged(context.Background(), tc.net.run, infer.FOVStandardize(img, thr), tc.net.tiling, tc.net.orientations)
 			if err != nil {
 				t.Fatal(err)
 			}

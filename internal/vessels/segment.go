@@ -17,6 +17,9 @@ type net struct {
 	run    infer.Runner
 	model  models.Model
 	tiling infer.Tiling
+	// orientations are the Dihedral operations whose outputs are
+	// averaged (models.Meta.TestTimeOrientations); nil: one plain run.
+	orientations []int
 }
 
 // openNet checks that m takes the input this package prepares and loads it
@@ -35,7 +38,13 @@ func openNet(rt *infer.Runtime, m models.Model, what string) (net, error) {
 func newNet(r infer.Runner, m models.Model) net {
 	// Up to 1024x1024 runs in one piece: tiling a 1024 image into 512s with
 	// overlap would do twice the work for no gain in memory that matters.
-	return net{run: r, model: m, tiling: infer.Tiling{Tile: 1024, Overlap: 128, Multiple: max(m.Meta.SizeMultiple, 1)}}
+	n := net{run: r, model: m, tiling: infer.Tiling{Tile: 1024, Overlap: 128, Multiple: max(m.Meta.SizeMultiple, 1)}}
+	if k := m.Meta.TestTimeOrientations; k > 1 {
+		// 2: as it is and mirrored; 4: also upside down; 8: also transposed.
+		n.orientations = []int{0, infer.FlipX, infer.FlipY, infer.FlipX | infer.FlipY,
+			infer.Transpose, infer.Transpose | infer.FlipX, infer.Transpose | infer.FlipY, infer.Transpose | infer.FlipX | infer.FlipY}[:k]
+	}
+	return n
 }
 
 // Close releases the session.
@@ -63,7 +72,7 @@ func (n *net) probabilities(ctx context.Context, img *image.NRGBA, want int, wha
 		img = img.SubImage(box).(*image.NRGBA)
 	}
 	in := infer.FOVStandardize(img, n.model.Meta.FOVThreshold)
-	out, err := infer.RunTiled(ctx, n.run, in, n.tiling)
+	out, err := infer.RunTiledAveraged(ctx, n.run, in, n.tiling, n.orientations)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

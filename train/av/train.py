@@ -378,6 +378,10 @@ def export(model, ck, args, say, data_root):
                       + (" --holdout" if holdout else ""),
         "train_data": train_data_note(holdout),
     }
+    if args.test_time_orientations > 1:
+        # How the Go side runs it (internal/vessels): the outputs averaged
+        # over this many orientations of the image (models/av.md).
+        meta["test_time_orientations"] = args.test_time_orientations
     if cargs.get("init_onnx"):
         meta["train_note"] += (f" --lr {cargs.get('lr')} --init-onnx {cargs['init_onnx']} "
                                f"--camera-variants {cargs.get('camera_variants', 0)} (a fine-tune of that model)")
@@ -419,6 +423,9 @@ def main():
     ap.add_argument("--export", action="store_true", help="export after training (on CPU torch 1.13 prefer --export-only)")
     ap.add_argument("--export-only", action="store_true", help="export WORK/ckpt.pt without training")
     ap.add_argument("--version", help="model version in av.json (default: today's date)")
+    ap.add_argument("--test-time-orientations", type=int, default=4, choices=(1, 2, 4, 8),
+                    help="av.json: average the model's outputs in Go over this many orientations of the image "
+                         "(as it is, mirrored, upside down, both; 8 adds the transposes)")
     ap.add_argument("--widths", type=lambda t: [int(v) for v in t.split(",")], default=[16, 32, 64, 128],
                     help="U-Net channels per level (len-1 poolings; Go reads the size multiple from av.json)")
     ap.add_argument("--init-onnx", metavar="PATH",
