@@ -70,6 +70,25 @@ func TestGradeStackParity(t *testing.T) {
 	}
 }
 
+// TestDMEStackParity: the shipped DME combination gives, from the
+// features of three IDRiD photos, the risk probabilities the training
+// script computed (train/diagnose/train.py --dme-stack).
+func TestDMEStackParity(t *testing.T) {
+	d := loadModel(t).DMEStack
+	if d == nil || len(d.Parity) == 0 {
+		t.Fatal("models/diagnose.json has no dme_stack parity cases")
+	}
+	for i, c := range d.Parity {
+		got := d.Risks(c.Features)
+		for k, want := range c.Probabilities {
+			if math.Abs(got[k]-want) > 1e-9 {
+				t.Errorf("case %d: risk probabilities %v, Python %v", i, got, c.Probabilities)
+				break
+			}
+		}
+	}
+}
+
 // TestInputBoxAverage: each input pixel is the rounded mean of its block.
 func TestInputBoxAverage(t *testing.T) {
 	crop := image.NewNRGBA(image.Rect(0, 0, 4, 4))

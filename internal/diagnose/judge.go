@@ -237,11 +237,11 @@ func judgeDR(p Probabilities, c Calibration, st *GradeStack, les *report.Lesions
 func judgeDME(p Probabilities, c Calibration, st *DMEStack, les *report.Lesions, fovAreaPx int, used map[string]bool) report.Diagnosis {
 	probs, thr := p.DME, c.DMEThreshold
 	var combined []report.Evidence
-	if feats := ExudateFeatures(p, les, fovAreaPx); st != nil && feats != nil {
-		pa, ps := st.Any.Apply(0, feats), st.Severe.Apply(0, feats)
-		probs, thr = [3]float64{1 - pa, pa * (1 - ps), pa * ps}, st.Any.Threshold
+	if feats := DMEFeatures(p, les, fovAreaPx); st != nil && feats != nil {
+		probs, thr = st.Risks(feats), st.Any.Threshold
+		pa := probs[1] + probs[2]
 		combined = append(combined, report.Evidence{Source: SourceLesions, Value: num(pa), Unit: "probability",
-			Text: fmt.Sprintf("classifier combined with the hard exudates' count, area and distance from the fovea (logistic regression): probability of any DME risk %.2f, threshold %.2f; classifier alone %.2f, threshold %.2f", pa, thr, p.DME[1]+p.DME[2], c.DMEThreshold)})
+			Text: fmt.Sprintf("classifier combined with the hard exudates' count, area and distance from the fovea and the other lesions' counts and areas (%s; logistic regression): probability of any DME risk %.2f, threshold %.2f; classifier alone %.2f, threshold %.2f", st.Set, pa, thr, p.DME[1]+p.DME[2], c.DMEThreshold)})
 	}
 	any := probs[1] + probs[2]
 	g := DecidedGrade(probs[:], 1, any >= thr)

@@ -58,7 +58,7 @@ type Model struct {
 	// only when the lesion stage ran (--lesions).
 	GradeStack *GradeStack `json:"grade_stack,omitempty"`
 	// DMEStack combines the three DME logits with the exudate evidence
-	// (ExudateFeatures): P(any risk) and P(risk 2 | any). Used only when
+	// (DMEFeatures): P(any risk) and P(risk 2 | any). Used only when
 	// the lesion stage ran.
 	DMEStack *DMEStack `json:"dme_stack,omitempty"`
 	Parity   struct {
@@ -304,40 +304,54 @@ func ParityPattern(size int) infer.Tensor {
 func (p Probabilities) CataractLogit() float64 { return float64(p.Logits[cataractLogit]) }
 
 // DMEStack is the two-step DME combination: Any gives P(any risk) (its
-// Threshold decides), Severe P(risk 2 | any risk).
+// Threshold decides), Severe P(risk 2 | any risk), both over DMEFeatures.
 type DMEStack struct {
+	// Set names the candidate feature set the fit chose (models/diagnose.md).
+	Set    string `json:"set,omitempty"`
 	Any    *Stack `json:"any"`
 	Severe *Stack `json:"severe"`
+	// Parity holds features and the risk probabilities the training
+	// script computed from them, which Risks must reproduce.
+	Parity []StackParity `json:"parity,omitempty"`
 }
 
-// ExudateFeatures are the DME combination's inputs: the classifier's three
-// DME logits ("dme0".."dme2") and, when the lesion model detects hard
-// exudates, log(1+count) ("EX_count"), log(1 + 10⁴·area/FOV area)
-// ("EX_area"), the nearest exudate's distance from the fovea in disc
-// diameters, capped at 5 (5 when none or unknown: "EX_fovea_dd") and
-// whether it is within 1 DD ("EX_within_1dd"). Nil without them.
-func ExudateFeatures(p Probabilities, l *report.Lesions, fovAreaPx int) map[string]float64 {
-	if l == nil || fovAreaPx <= 0 {
+// Risks gives the three DME risk probabilities from DMEFeatures.
+func (d *DMEStack) Risks(feats map[string]float64) [3]float64 {
+	pa, ps := d.Any.Apply(0, feats), d.Severe.Apply(0, feats)
+	return [3]float64{1 - pa, pa * (1 - ps), pa * ps}
+}
+
+// StackParity is one check case of a combination: the inputs and the
+// probabilities train/diagnose/train.py computed from them.
+type StackParity struct {
+	Features      map[string]float64 `json:"features"`
+	Probabilities []float64          `json:"probabilities"`
+}
+
+// DMEFeatures are the DME combination's inputs: the classifier's three DME
+// logits ("dme0".."dme2"), the hard exudates' log(1+count) ("EX_count"),
+// log(1 + 10⁴·area/FOV area) ("EX_area"), the nearest exudate's distance
+// from the fovea in disc diameters, capped at 5 (5 when none or unknown:
+// "EX_fovea_dd") and whether it is within 1 DD ("EX_within_1dd"), and
+// every other lesion type's count and area as GradeFeatures gives them
+// (DME goes with DR severity). Nil when the lesion model does not detect
+// hard exudates, or without a lesion section.
+func DMEFeatures(p Probabilities, l *report.Lesions, fovAreaPx int) map[string]float64 {
+	ex := lesionType(l, "EX")
+	if ex == nil || !ex.Detected || fovAreaPx <= 0 {
 		return nil
 	}
-	for _, t := range l.Types {
-		if t.Type != "EX" || !t.Detected {
-			continue
-		}
-		d, within := 5.0, 0.0
-		if t.MinFoveaDistanceDD != nil {
-			d = math.Min(*t.MinFoveaDistanceDD, 5)
-			if *t.MinFoveaDistanceDD <= MaculaDD {
-				within = 1
-			}
-		}
-		return map[string]float64{
-			"dme0": float64(p.Logits[5]), "dme1": float64(p.Logits[6]), "dme2": float64(p.Logits[7]),
-			"EX_count": math.Log1p(float64(t.Count)), "EX_area": math.Log1p(1e4 * t.AreaPx / float64(fovAreaPx)),
-			"EX_fovea_dd": d, "EX_within_1dd": within,
+	f := GradeFeatures(p, l, fovAreaPx)
+	d, within := 5.0, 0.0
+	if ex.MinFoveaDistanceDD != nil {
+		d = math.Min(*ex.MinFoveaDistanceDD, 5)
+		if *ex.MinFoveaDistanceDD <= MaculaDD {
+			within = 1
 		}
 	}
-	return nil
+	f["dme0"], f["dme1"], f["dme2"] = float64(p.Logits[5]), float64(p.Logits[6]), float64(p.Logits[7])
+	f["EX_fovea_dd"], f["EX_within_1dd"] = d, within
+	return f
 }
 
 // GradeStack is the DR grade combination with the lesion evidence
@@ -352,10 +366,7 @@ type GradeStack struct {
 	Threshold float64 `json:"threshold"`
 	// Parity holds features and the probabilities the training script
 	// computed from them, which Grades must reproduce.
-	Parity []struct {
-		Features      map[string]float64 `json:"features"`
-		Probabilities []float64          `json:"probabilities"`
-	} `json:"parity,omitempty"`
+	Parity []StackParity `json:"parity,omitempty"`
 }
 
 // Grades gives the five grade probabilities: the P(grade ≥ k) made

@@ -973,11 +973,22 @@ def grade_stack(args, say):
 
 # ------------------------------------------------------------ DME: classifier + exudate evidence
 
-DME_FEATURES = ["dme0", "dme1", "dme2", "EX_count", "EX_area", "EX_fovea_dd", "EX_within_1dd"]
+DME_EXUDATES = ["EX_count", "EX_area", "EX_fovea_dd", "EX_within_1dd"]
+DME_LESIONS = ["HE_count", "HE_area", "MA_count", "MA_area", "SE_count", "SE_area"]
+# The candidate feature sets of the DME combination; --dme-stack picks one
+# by nested cross-validation. The sets with the other lesion types were
+# added in the ninth session after a prototype over these photos showed
+# them helping (DME goes with DR severity), so the nesting guards the
+# choice among the listed sets, not the listing (models/diagnose.md).
+DME_CANDIDATES = {
+    "classifier+exudates": ["dme0", "dme1", "dme2"] + DME_EXUDATES,
+    "classifier+exudates+lesions": ["dme0", "dme1", "dme2"] + DME_EXUDATES + DME_LESIONS,
+    "exudates+lesions": DME_EXUDATES + DME_LESIONS,
+}
 
 
 def read_exudate_features(names, src):
-    """Per IDRiD photo: diagnose.ExudateFeatures from WORK/lesions_*.jsonl
+    """Per IDRiD photo: the exudate part of diagnose.DMEFeatures from WORK/lesions_*.jsonl
     (NaN rows: not analysed, or exudates not detectable)."""
     f = np.full((len(names), 4), np.nan)
     for i, r in idrid_lesion_reports(names, src):
@@ -990,43 +1001,82 @@ def read_exudate_features(names, src):
     return f
 
 
+def fit_dme(x, y):
+    """The two-step DME model: P(any risk) and P(risk 2 | any risk)."""
+    sev = y >= 1
+    return fit_logistic(x, sev.astype(float)), fit_logistic(x[sev], (y[sev] == 2).astype(float))
+
+
+def dme_probs(x, sts):
+    pa, ps = apply_logistic(x, sts[0]), apply_logistic(x, sts[1])
+    return np.stack([1 - pa, pa * (1 - ps), pa * ps], 1)
+
+
 def dme_stack(args, say):
-    """DME risk with --lesions: two logistic regressions over the
-    classifier's three DME logits and the exudate evidence (count, area,
-    nearest distance to the fovea in disc diameters, within 1 DD): P(any
-    risk) and P(risk 2 | any). 5-fold CV with the classifier's folds as for
-    --grade-stack; writes WORK/dme_stack.json and adds dme_stack to
-    models/diagnose.json (fitted on all 413)."""
+    """DME risk with --lesions: two logistic regressions, P(any risk) and
+    P(risk 2 | any), over one of DME_CANDIDATES (the classifier's three DME
+    logits, the exudate evidence: count, area, nearest distance to the
+    fovea in disc diameters, within 1 DD; the other lesion types' counts
+    and areas). 5-fold CV with the classifier's folds as for --grade-stack,
+    the set chosen inside each training part by leave-one-fold-out log
+    loss (nested); writes WORK/dme_stack.json and adds dme_stack to
+    models/diagnose.json (the set chosen on all 413, fitted on all)."""
     src, names, lab, ok, z, fold = oof_logits()
     ef = read_exudate_features(names, src)
+    cols, f = read_grade_features(names, src, z)
     m = (src == "idrid") & ok & ~np.isnan(ef).any(1)
-    x = np.concatenate([z[:, 5:8].astype(np.float64), ef], 1)
+    by = {**{f"dme{g}": z[:, 5 + g].astype(np.float64) for g in range(3)},
+          **{c: ef[:, j] for j, c in enumerate(DME_EXUDATES)},
+          **{c: f[:, cols.index(c)] for c in DME_LESIONS}}
     y = lab[:, 1]
-    pa = np.zeros(len(src)); ps = np.zeros(len(src)); ta = np.zeros(len(src))
+
+    def xs(name):
+        return np.stack([by[c] for c in DME_CANDIDATES[name]], 1)
+
+    def cv_loss(name, rows):
+        x, P = xs(name), np.zeros((len(src), 3))
+        for k in np.unique(fold[rows]):
+            tr, te = rows & (fold != k), rows & (fold == k)
+            P[te] = dme_probs(x[te], fit_dme(x[tr], y[tr]))
+        return log_loss(P[rows], y[rows])
+
+    P = np.zeros((len(src), 3)); ta = np.zeros(len(src)); chosen = {}
     for k in range(5):
         tr, te = m & (fold != k), m & (fold == k)
-        st = fit_logistic(x[tr], (y[tr] >= 1).astype(float))
-        pa[te] = apply_logistic(x[te], st)
-        ta[te] = youden(apply_logistic(x[tr], st), (y[tr] >= 1).astype(int))
-        tr2 = tr & (y >= 1)
-        ps[te] = apply_logistic(x[te], fit_logistic(x[tr2], (y[tr2] == 2).astype(float)))
-    P = np.stack([1 - pa, pa * (1 - ps), pa * ps], 1)
+        losses = {n: cv_loss(n, tr) for n in DME_CANDIDATES}
+        best = min(losses, key=losses.get)
+        chosen[k] = {"set": best, "inner_log_loss": losses}
+        x = xs(best)
+        sts = fit_dme(x[tr], y[tr])
+        P[te] = dme_probs(x[te], sts)
+        ta[te] = youden(apply_logistic(x[tr], sts[0]), (y[tr] >= 1).astype(int))
+        say(f"fold {k}: {best} (inner log loss {losses[best]:.3f})")
+    pa, ps = P[:, 1:].sum(1), P[:, 2] / np.maximum(P[:, 1:].sum(1), 1e-12)
     pred = np.where(pa >= ta, np.where(ps >= 0.5, 2, 1), 0)
     yy = y[m]
-    res = {"split": "IDRiD grading training split, 5-fold CV with the classifier's folds, photos analysed with --lesions",
+    res = {"split": "IDRiD grading training split, 5-fold CV with the classifier's folds (feature set chosen by nested CV), photos analysed with --lesions",
+           "chosen_per_fold": chosen,
            "n": int(m.sum()), "dme_accuracy": float((pred[m] == yy).mean()), "dme_kappa": qwk(yy, pred[m], 3),
            "dme_ece": ece_multi(P[m], yy), "dme_confusion": confusion(yy, pred[m], 3),
-           "dme_any": binary_metrics_t(pa[m], (yy >= 1).astype(int), ta[m])}
+           "dme_any": binary_metrics_t(pa[m], (yy >= 1).astype(int), ta[m]),
+           "cv_log_loss_per_set": {n: cv_loss(n, m) for n in DME_CANDIDATES}}
     if args.lesion_duplicates:
         k = m & ~lesion_training_duplicates(names, args.lesion_duplicates)
         res["without_lesion_training_duplicates"] = {
             "n": int(k.sum()), "dme_accuracy": float((pred[k] == y[k]).mean()), "dme_kappa": qwk(y[k], pred[k], 3),
             "dme_any": binary_metrics_t(pa[k], (y[k] >= 1).astype(int), ta[k])}
-
-    st = fit_logistic(x[m], (y[m] >= 1).astype(float))
-    sev = m & (y >= 1)
-    shipped = {"any": stack_entry(DME_FEATURES, st, youden(apply_logistic(x[m], st), (y[m] >= 1).astype(int))),
-               "severe": stack_entry(DME_FEATURES, fit_logistic(x[sev], (y[sev] == 2).astype(float)), 0.5)}
+    best = min(res["cv_log_loss_per_set"], key=res["cv_log_loss_per_set"].get)
+    x = xs(best)
+    sts = fit_dme(x[m], y[m])
+    feats = DME_CANDIDATES[best]
+    # Parity cases for Go (internal/diagnose TestDMEStackParity): the
+    # three risk probabilities from three photos' features.
+    Pm, rows = dme_probs(x[m], sts), np.nonzero(m)[0]
+    parity = [{"features": {c: float(x[rows[j], k]) for k, c in enumerate(feats) if not np.isnan(x[rows[j], k])},
+               "probabilities": Pm[j].tolist()} for j in (int(np.argmax(Pm[:, g])) for g in range(3))]
+    shipped = {"set": best,
+               "any": stack_entry(feats, sts[0], youden(apply_logistic(x[m], sts[0]), (y[m] >= 1).astype(int))),
+               "severe": stack_entry(feats, sts[1], 0.5), "parity": parity}
     publish("dme_stack", res, shipped, say)
 
 
