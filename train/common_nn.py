@@ -32,6 +32,23 @@ def fov_normalize(rgb):
     return out
 
 
+def camera_variant(rgb, rng):
+    """The same photograph as another camera might render it: a gamma per
+    channel (log-uniform 0.5-2), a colour-mixing matrix near the identity
+    (off-diagonal +-0.1) and a gain (0.8-1.2), on 0..1 values, clipped.
+    The per-image standardization removes gains and offsets but not
+    gammas or mixing, which change the shape of each channel's histogram
+    and the red:green relation that the model reads arteries and veins by;
+    one camera teaches none of that variety (models/av.md). rgb: HxWx3
+    uint8; rng: a numpy Generator."""
+    x = rgb.astype(np.float32) / 255
+    gamma = np.exp(rng.uniform(np.log(0.5), np.log(2.0), 3)).astype(np.float32)
+    x = x ** gamma
+    mix = np.eye(3, dtype=np.float32) + rng.uniform(-0.1, 0.1, (3, 3)).astype(np.float32) * (1 - np.eye(3, dtype=np.float32))
+    x = np.einsum("hwc,dc->hwd", x, mix) * np.float32(rng.uniform(0.8, 1.2))
+    return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
 def run_logger(path):
     """A say(msg) that prints msg with the time and appends it to path."""
     log = open(path, "a")

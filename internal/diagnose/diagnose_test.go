@@ -48,42 +48,32 @@ func TestLogitsMatchPyTorch(t *testing.T) {
 	}
 }
 
-// TestGradeStackParity: the shipped grade combination gives, from the
-// features of three IDRiD photos, the grade probabilities the training
-// script computed (train/diagnose/train.py --grade-stack).
-func TestGradeStackParity(t *testing.T) {
-	g := loadModel(t).GradeStack
-	if g == nil {
-		t.Fatal("models/diagnose.json has no grade_stack")
+// TestStackParity: the shipped DR grade and DME combinations give, from
+// the features of three IDRiD photos each, the probabilities the training
+// script computed (train/diagnose/train.py --grade-stack, --dme-stack).
+func TestStackParity(t *testing.T) {
+	m := loadModel(t)
+	if m.GradeStack == nil || m.DMEStack == nil {
+		t.Fatal("models/diagnose.json lacks grade_stack or dme_stack")
 	}
-	if len(g.Parity) == 0 {
-		t.Fatal("grade_stack has no parity cases")
-	}
-	for i, c := range g.Parity {
-		got := g.Grades(c.Features)
-		for k, want := range c.Probabilities {
-			if math.Abs(got[k]-want) > 1e-9 {
-				t.Errorf("case %d: grade probabilities %v, Python %v", i, got, c.Probabilities)
-				break
-			}
+	for _, tc := range []struct {
+		name   string
+		cases  []StackParity
+		probas func(map[string]float64) []float64
+	}{
+		{"grade_stack", m.GradeStack.Parity, func(f map[string]float64) []float64 { p := m.GradeStack.Grades(f); return p[:] }},
+		{"dme_stack", m.DMEStack.Parity, func(f map[string]float64) []float64 { p := m.DMEStack.Risks(f); return p[:] }},
+	} {
+		if len(tc.cases) == 0 {
+			t.Errorf("%s has no parity cases", tc.name)
 		}
-	}
-}
-
-// TestDMEStackParity: the shipped DME combination gives, from the
-// features of three IDRiD photos, the risk probabilities the training
-// script computed (train/diagnose/train.py --dme-stack).
-func TestDMEStackParity(t *testing.T) {
-	d := loadModel(t).DMEStack
-	if d == nil || len(d.Parity) == 0 {
-		t.Fatal("models/diagnose.json has no dme_stack parity cases")
-	}
-	for i, c := range d.Parity {
-		got := d.Risks(c.Features)
-		for k, want := range c.Probabilities {
-			if math.Abs(got[k]-want) > 1e-9 {
-				t.Errorf("case %d: risk probabilities %v, Python %v", i, got, c.Probabilities)
-				break
+		for i, c := range tc.cases {
+			got := tc.probas(c.Features)
+			for k, want := range c.Probabilities {
+				if math.Abs(got[k]-want) > 1e-9 {
+					t.Errorf("%s case %d: probabilities %v, Python %v", tc.name, i, got, c.Probabilities)
+					break
+				}
 			}
 		}
 	}

@@ -78,7 +78,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from common_nn import FOV_THRESHOLD, Block, export_onnx, fov_normalize  # noqa: E402
+from common_nn import FOV_THRESHOLD, Block, camera_variant, export_onnx, fov_normalize  # noqa: E402
 import common_nn  # noqa: E402
 
 BG, ARTERY, VEIN, CROSSING, UNCERTAIN = 0, 1, 2, 3, 4
@@ -133,23 +133,6 @@ def load_set(root, ids, variants=0, seed=0):
         for _ in range(variants):
             out.append((n, fov_normalize(camera_variant(rgb, rng)), cls, fov))
     return out, stray
-
-
-def camera_variant(rgb, rng):
-    """The same photograph as another camera might render it: a gamma per
-    channel (log-uniform 0.5-2), a colour-mixing matrix near the identity
-    (off-diagonal +-0.1) and a gain (0.8-1.2), on 0..1 values, clipped.
-    The per-image standardization removes gains and offsets but not
-    gammas or mixing, which change the shape of each channel's histogram
-    and the red:green relation that the model reads arteries and veins by;
-    DRIVE's one camera teaches none of that variety (models/av.md)."""
-    x = rgb.astype(np.float32) / 255
-    gamma = np.exp(rng.uniform(np.log(0.5), np.log(2.0), 3)).astype(np.float32)
-    x = x ** gamma
-    mix = np.eye(3, dtype=np.float32) + rng.uniform(-0.1, 0.1, (3, 3)).astype(np.float32) * (1 - np.eye(3, dtype=np.float32))
-    x = np.einsum("hwc,dc->hwd", x, mix) * np.float32(rng.uniform(0.8, 1.2))
-    return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
-
 
 
 class UNet(common_nn.UNet):

@@ -897,6 +897,49 @@ def log_loss(P, y):
     return float(-np.mean(np.log(np.clip(P[np.arange(len(y)), y], 1e-12, 1))))
 
 
+def cv_log_loss(x, y, rows, fold, fit, probs):
+    """Leave-one-fold-out log loss over rows (the folds present there) of
+    a model given by fit(x, y) -> state and probs(x, state) -> P."""
+    P = None
+    for k in np.unique(fold[rows]):
+        tr, te = rows & (fold != k), rows & (fold == k)
+        pk = probs(x[te], fit(x[tr], y[tr]))
+        if P is None:
+            P = np.zeros((len(y), pk.shape[1]))
+        P[te] = pk
+    return log_loss(P[rows], y[rows])
+
+
+def nested_cv(candidates, xs, y, m, fold, fit, probs, threshold, say):
+    """5-fold CV over rows m with the feature set chosen inside each
+    training part (leave-one-fold-out log loss, cv_log_loss) among
+    candidates (name -> features; xs(name) gives their columns). Returns
+    the held-out probabilities, the per-row decision threshold
+    (threshold(x, state, y) on the training part) and the choice per fold."""
+    P, thr, chosen = None, np.zeros(len(y)), {}
+    for k in range(5):
+        tr, te = m & (fold != k), m & (fold == k)
+        losses = {n: cv_log_loss(xs(n), y, tr, fold, fit, probs) for n in candidates}
+        best = min(losses, key=losses.get)
+        chosen[k] = {"set": best, "inner_log_loss": losses}
+        x = xs(best)
+        st = fit(x[tr], y[tr])
+        pk = probs(x[te], st)
+        if P is None:
+            P = np.zeros((len(y), pk.shape[1]))
+        P[te] = pk
+        thr[te] = threshold(x[tr], st, y[tr])
+        say(f"fold {k}: {best} (inner log loss {losses[best]:.3f})")
+    return P, thr, chosen
+
+
+def parity_cases(x, P, names, picks):
+    """Check cases for Go: the named features (NaN left out) and the
+    probabilities of the rows picks."""
+    return [{"features": {c: float(x[j, k]) for k, c in enumerate(names) if not np.isnan(x[j, k])},
+             "probabilities": P[j].tolist()} for j in picks]
+
+
 def decided_grades(P, thr):
     """internal/diagnose.DecidedGrade: the most probable grade on the side
     of the referable threshold P(grade >= 2) fell."""
@@ -923,23 +966,10 @@ def grade_stack(args, say):
         return f[:, [cols.index(c) for c in GRADE_CANDIDATES[name]]]
 
     def cv_loss(name, rows):
-        x, P = xs(name), np.zeros((len(src), 5))
-        for k in np.unique(fold[rows]):
-            tr, te = rows & (fold != k), rows & (fold == k)
-            P[te] = grade_probs(x[te], fit_grades(x[tr], y[tr]))
-        return log_loss(P[rows], y[rows])
+        return cv_log_loss(xs(name), y, rows, fold, fit_grades, grade_probs)
 
-    P = np.zeros((len(src), 5)); thr = np.zeros(len(src)); chosen = {}
-    for k in range(5):
-        tr, te = m & (fold != k), m & (fold == k)
-        losses = {n: cv_loss(n, tr) for n in GRADE_CANDIDATES}
-        best = min(losses, key=losses.get)
-        chosen[k] = {"set": best, "inner_log_loss": losses}
-        x = xs(best)
-        sts = fit_grades(x[tr], y[tr])
-        P[te] = grade_probs(x[te], sts)
-        thr[te] = youden(grade_probs(x[tr], sts)[:, 2:].sum(1), (y[tr] >= 2).astype(int))
-        say(f"fold {k}: {best} (inner log loss {losses[best]:.3f})")
+    P, thr, chosen = nested_cv(GRADE_CANDIDATES, xs, y, m, fold, fit_grades, grade_probs,
+                               lambda x, st, yt: youden(grade_probs(x, st)[:, 2:].sum(1), (yt >= 2).astype(int)), say)
     grade = decided_grades(P, thr)
 
     def figures(sel):
@@ -962,10 +992,8 @@ def grade_stack(args, say):
     # Parity cases for Go (internal/diagnose TestGradeStackParity): the
     # probabilities of three photos' features, one per referable side and
     # the highest-graded.
-    Pm, rows = grade_probs(x[m], sts), np.nonzero(m)[0]
-    picks = [int(np.argmax(Pm[:, 0])), int(np.argmax(Pm[:, 2])), int(np.argmax(Pm[:, 4]))]
-    parity = [{"features": {c: float(x[rows[j], k]) for k, c in enumerate(GRADE_CANDIDATES[best]) if not np.isnan(x[rows[j], k])},
-               "probabilities": Pm[j].tolist()} for j in picks]
+    Pm = grade_probs(x[m], sts)
+    parity = parity_cases(x[m], Pm, GRADE_CANDIDATES[best], [int(np.argmax(Pm[:, g])) for g in (0, 2, 4)])
     shipped = {"set": best, "at_least": [stack_entry(GRADE_CANDIDATES[best], st, 0.5) for st in sts],
                "threshold": float(threshold), "parity": parity}
     publish("grade_stack", res, shipped, say)
@@ -1034,23 +1062,10 @@ def dme_stack(args, say):
         return np.stack([by[c] for c in DME_CANDIDATES[name]], 1)
 
     def cv_loss(name, rows):
-        x, P = xs(name), np.zeros((len(src), 3))
-        for k in np.unique(fold[rows]):
-            tr, te = rows & (fold != k), rows & (fold == k)
-            P[te] = dme_probs(x[te], fit_dme(x[tr], y[tr]))
-        return log_loss(P[rows], y[rows])
+        return cv_log_loss(xs(name), y, rows, fold, fit_dme, dme_probs)
 
-    P = np.zeros((len(src), 3)); ta = np.zeros(len(src)); chosen = {}
-    for k in range(5):
-        tr, te = m & (fold != k), m & (fold == k)
-        losses = {n: cv_loss(n, tr) for n in DME_CANDIDATES}
-        best = min(losses, key=losses.get)
-        chosen[k] = {"set": best, "inner_log_loss": losses}
-        x = xs(best)
-        sts = fit_dme(x[tr], y[tr])
-        P[te] = dme_probs(x[te], sts)
-        ta[te] = youden(apply_logistic(x[tr], sts[0]), (y[tr] >= 1).astype(int))
-        say(f"fold {k}: {best} (inner log loss {losses[best]:.3f})")
+    P, ta, chosen = nested_cv(DME_CANDIDATES, xs, y, m, fold, fit_dme, dme_probs,
+                              lambda x, st, yt: youden(apply_logistic(x, st[0]), (yt >= 1).astype(int)), say)
     pa, ps = P[:, 1:].sum(1), P[:, 2] / np.maximum(P[:, 1:].sum(1), 1e-12)
     pred = np.where(pa >= ta, np.where(ps >= 0.5, 2, 1), 0)
     yy = y[m]
@@ -1071,9 +1086,8 @@ def dme_stack(args, say):
     feats = DME_CANDIDATES[best]
     # Parity cases for Go (internal/diagnose TestDMEStackParity): the
     # three risk probabilities from three photos' features.
-    Pm, rows = dme_probs(x[m], sts), np.nonzero(m)[0]
-    parity = [{"features": {c: float(x[rows[j], k]) for k, c in enumerate(feats) if not np.isnan(x[rows[j], k])},
-               "probabilities": Pm[j].tolist()} for j in (int(np.argmax(Pm[:, g])) for g in range(3))]
+    Pm = dme_probs(x[m], sts)
+    parity = parity_cases(x[m], Pm, feats, [int(np.argmax(Pm[:, g])) for g in range(3)])
     shipped = {"set": best,
                "any": stack_entry(feats, sts[0], youden(apply_logistic(x[m], sts[0]), (y[m] >= 1).astype(int))),
                "severe": stack_entry(feats, sts[1], 0.5), "parity": parity}

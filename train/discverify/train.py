@@ -55,8 +55,8 @@ from PIL import Image
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))
-from common_nn import (FOV_THRESHOLD, Block, export_onnx, fov_normalize, fov_normalize_batch, rank_auc,  # noqa: E402
-                       run_logger)
+from common_nn import (FOV_THRESHOLD, Block, camera_variant, export_onnx, fov_normalize, fov_normalize_batch,  # noqa: E402
+                       rank_auc, run_logger)
 
 
 def _disccup():
@@ -179,13 +179,18 @@ class VerifyNet(nn.Module):
         return self.head(x.mean((2, 3), keepdim=True))
 
 
-def augment(rgb, rng, lowres_p=0.0):
-    """(B,S,S,3) uint8 -> (B,3,S,S) float 0..255: flips, quarter turns,
-    gain 0.6-1.5, gamma 0.7-1.4, per-channel gain 0.85-1.15, blur p 0.2,
-    and (p lowres_p) the square as a low-resolution photo gives it: down
-    to LOWRES_MIN-SIZE pixels and back up, bilinear (a disc in a 400-pixel
-    photo spans ~25 pixels, so its square holds ~100 source pixels across,
-    and a small blob's far fewer)."""
+def augment(rgb, rng, lowres_p=0.0, camera_p=0.0):
+    """(B,S,S,3) uint8 -> (B,3,S,S) float 0..255: (p camera_p) the square
+    as another camera renders it (common_nn.camera_variant: a gamma per
+    channel, colour mixing), flips, quarter turns, gain 0.6-1.5, gamma
+    0.7-1.4, per-channel gain 0.85-1.15, blur p 0.2, and (p lowres_p) the
+    square as a low-resolution photo gives it: down to LOWRES_MIN-SIZE
+    pixels and back up, bilinear (a disc in a 400-pixel photo spans ~25
+    pixels, so its square holds ~100 source pixels across, and a small
+    blob's far fewer)."""
+    if camera_p > 0:
+        nrng = np.random.default_rng(rng.getrandbits(32))
+        rgb = np.stack([camera_variant(v, nrng) if rng.random() < camera_p else v for v in rgb])
     x = torch.from_numpy(rgb).permute(0, 3, 1, 2).float() / 255.0
     out = []
     for v in x:
@@ -220,7 +225,7 @@ def train(args, data, idx, say):
         for g in opt.param_groups:
             g["lr"] = lr
         b = [rng.choice(pos) for _ in range(args.batch // 2)] + [rng.choice(neg) for _ in range(args.batch - args.batch // 2)]
-        x = fov_normalize_batch(augment(data["rgb"][b], rng, args.lowres_p)).to(device)
+        x = fov_normalize_batch(augment(data["rgb"][b], rng, args.lowres_p, args.camera_p)).to(device)
         y = torch.tensor(data["label"][b], dtype=torch.float32, device=device).view(-1, 1, 1, 1)
         model.train()
         loss = F.binary_cross_entropy_with_logits(model(x), y)
@@ -356,6 +361,8 @@ def main():
                     help="look-alike squares at this to 1.4 disc radii (the shipped model: 0.7; tried: 0.4)")
     ap.add_argument("--lowres-p", type=float, default=0.0,
                     help="share of squares shrunk and enlarged back (the shipped model: 0; tried: 0.5)")
+    ap.add_argument("--camera-p", type=float, default=0.0,
+                    help="share of squares recoloured as another camera might render them (common_nn.camera_variant)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
