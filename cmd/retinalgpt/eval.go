@@ -320,10 +320,11 @@ func runEvalAV(cmd *cobra.Command, f evalAVFlags) error {
 		enc := newJSONEncoder(cmd.OutOrStdout())
 		return enc.Encode(struct {
 			*eval.AVReport
-			Model string `json:"model"`
-		}{rep, m.Meta.Version})
+			Model        string `json:"model"`
+			Orientations int    `json:"orientations"`
+		}{rep, m.Meta.Version, max(m.Meta.TestTimeOrientations, 1)})
 	}
-	printAVTable(cmd.OutOrStdout(), rep, m.Meta.Version)
+	printAVTable(cmd.OutOrStdout(), rep, fmt.Sprintf("%s, outputs averaged over %d orientations", m.Meta.Version, max(m.Meta.TestTimeOrientations, 1)))
 	return nil
 }
 

@@ -125,14 +125,15 @@ func TestEvalAV(t *testing.T) {
 			VeinPx       int `json:"vein_px"`
 			CentrelinePx int `json:"centreline_px"`
 		} `json:"images"`
-		Overall scores `json:"overall"`
-		Model   string `json:"model"`
+		Overall      scores `json:"overall"`
+		Model        string `json:"model"`
+		Orientations int    `json:"orientations"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("output is not one JSON object: %v\n%s", err, stdout)
 	}
-	if len(got.Images) != 2 || got.Model == "" {
-		t.Fatalf("%d images, model %q; want 2 and a model version", len(got.Images), got.Model)
+	if len(got.Images) != 2 || got.Model == "" || got.Orientations < 1 {
+		t.Fatalf("%d images, model %q, %d orientations; want 2, a model version and at least 1", len(got.Images), got.Model, got.Orientations)
 	}
 	check := func(name string, s scores) {
 		for k, v := range map[string]*float64{"accuracy": s.Accuracy, "artery_sensitivity": s.ArterySensitivity,
@@ -153,7 +154,7 @@ func TestEvalAV(t *testing.T) {
 	check("overall", got.Overall)
 
 	table, stderr, code := run(t, "eval", "av", "--root", root, "--threads", "2")
-	if code != 0 || !strings.Contains(table, "01_test") || !strings.Contains(table, "overall (pooled)") {
+	if code != 0 || !strings.Contains(table, "01_test") || !strings.Contains(table, "overall (pooled)") || !strings.Contains(table, "orientations") {
 		t.Errorf("table (exit %d, %s):\n%s", code, stderr, table)
 	}
 }
