@@ -859,6 +859,7 @@ GRADE_CANDIDATES = {
     "classifier+lesions+quadrant": ["dr0", "dr1", "dr2", "dr3", "dr4"] + GRADE_LESIONS + ["HE_fewest_quadrant"],
 }
 HE_QUADRANTS = ["superior_temporal", "superior_nasal", "inferior_temporal", "inferior_nasal"]
+RULE_HAEMORRHAGES = 20  # internal/diagnose.RuleHaemorrhagesPerQuadrant
 
 
 def read_grade_features(names, src, z):
@@ -985,6 +986,12 @@ def grade_stack(args, say):
            "note": "the lesion model was trained on the IDRiD segmentation photos, 16 of which are near-duplicates of IDRiD grading photos (retinalgpt dataset dedup)"}
     if args.lesion_duplicates:
         res["without_lesion_training_duplicates"] = figures(m & ~lesion_training_duplicates(names, args.lesion_duplicates))
+    # The 4-2-1 override Go applies after the combination (more than
+    # RULE_HAEMORRHAGES haemorrhages in each quadrant rules out grades
+    # 0-2): which photos it fires on, by true grade.
+    fires = [int(y[i]) for i, r in idrid_lesion_reports(names, src) if m[i] and r["lesions"]["quadrant_basis"] != "none"
+             and min(next(t for t in r["lesions"]["types"] if t["type"] == "HE")["quadrants"][q] for q in HE_QUADRANTS) > RULE_HAEMORRHAGES]
+    res["rule_421_fires"] = {"photos": len(fires), "true_grades": np.bincount(fires, minlength=5).tolist()}
     best = min(res["cv_log_loss_per_set"], key=res["cv_log_loss_per_set"].get)
     x = xs(best)
     sts = fit_grades(x[m], y[m])
