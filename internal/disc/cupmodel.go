@@ -1,7 +1,6 @@
 package disc
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 )
@@ -13,20 +12,13 @@ import (
 // comes from here, so a retrained model with other settings needs no code
 // change.
 type CupModel struct {
-	ONNX          []byte
-	Name          string   `json:"name"`
-	Version       string   `json:"version"`
-	Input         string   `json:"input"`           // ONNX input name: [1, 3, Size, Size]
-	Output        string   `json:"output"`          // ONNX output name: logits, [1, 2, Size, Size]
-	Channels      []string `json:"output_channels"` // "disc", "cup", in output order
-	Activation    string   `json:"output_activation"`
-	Normalization string   `json:"normalization"` // must be "fov_standardize"
-	ColorChannels string   `json:"channels"`      // must be "RGB"
-	FOVThreshold  int      `json:"fov_threshold"`
-	Size          int      `json:"size"`          // side of the square crop fed to the model
-	SizeMultiple  int      `json:"size_multiple"` // the network's stride
-	Threshold     float64  `json:"threshold"`     // probability at or above which a pixel is disc (cup)
-	Crop          CropSpec `json:"crop"`
+	graph                 // input [1, 3, Size, Size]; output logits, [1, 2, Size, Size]
+	Channels     []string `json:"output_channels"` // "disc", "cup", in output order
+	Activation   string   `json:"output_activation"`
+	Size         int      `json:"size"`          // side of the square crop fed to the model
+	SizeMultiple int      `json:"size_multiple"` // the network's stride
+	Threshold    float64  `json:"threshold"`     // probability at or above which a pixel is disc (cup)
+	Crop         CropSpec `json:"crop"`
 }
 
 // CropSpec is how the training script cut the model's input out of a
@@ -55,15 +47,11 @@ type CropSpec struct {
 // package knows how to feed it.
 func ParseCupModel(onnx, meta []byte) (CupModel, error) {
 	var m CupModel
-	if err := json.Unmarshal(meta, &m); err != nil {
-		return CupModel{}, fmt.Errorf("disc/cup model: metadata: %w", err)
+	if err := parseSidecar("disc/cup model", onnx, meta, &m, &m.graph); err != nil {
+		return CupModel{}, err
 	}
-	m.ONNX = onnx
 	if m.Name == "" {
 		m.Name = "disccup"
-	}
-	if err := m.validate(); err != nil {
-		return CupModel{}, err
 	}
 	return m, nil
 }
@@ -71,11 +59,10 @@ func ParseCupModel(onnx, meta []byte) (CupModel, error) {
 func (m CupModel) validate() error {
 	c := m.Crop
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	if err := m.check("disc/cup model"); err != nil {
+		return err
+	}
 	switch {
-	case len(m.ONNX) == 0:
-		return fmt.Errorf("disc/cup model %s: empty ONNX graph", m.Version)
-	case m.Normalization != "fov_standardize" || m.ColorChannels != "RGB":
-		return fmt.Errorf("disc/cup model %s: unsupported input %s/%s", m.Version, m.ColorChannels, m.Normalization)
 	case m.Activation != "" && m.Activation != "sigmoid":
 		return fmt.Errorf("disc/cup model %s: output activation %q, want sigmoid", m.Version, m.Activation)
 	case len(m.Channels) != 2 || m.Channels[0] != "disc" || m.Channels[1] != "cup":
@@ -91,10 +78,6 @@ func (m CupModel) validate() error {
 	case c.RefineRadiusRange != [2]float64{} && !(finite(c.RefineRadiusRange[0]) && finite(c.RefineRadiusRange[1]) &&
 		c.RefineRadiusRange[0] > 0 && c.RefineRadiusRange[1] > c.RefineRadiusRange[0]):
 		return fmt.Errorf("disc/cup model %s: second-pass radius range %v, want 0 < lo < hi", m.Version, c.RefineRadiusRange)
-	case m.Input == "" || m.Output == "":
-		return fmt.Errorf("disc/cup model %s: missing input or output name", m.Version)
-	case m.FOVThreshold < 0 || m.FOVThreshold > 254:
-		return fmt.Errorf("disc/cup model %s: fov_threshold %d out of 0..254", m.Version, m.FOVThreshold)
 	}
 	return nil
 }

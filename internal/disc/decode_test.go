@@ -69,10 +69,14 @@ func (failRunner) Run(context.Context, infer.Tensor) (infer.Tensor, error) {
 	return infer.Tensor{}, errors.New("boom")
 }
 
+// testGraph is a valid graph header with a placeholder ONNX graph.
+func testGraph(name string) graph {
+	return graph{ONNX: []byte{1}, Name: name, Version: "test", Input: "image", Output: "logits",
+		Normalization: "fov_standardize", ColorChannels: "RGB", FOVThreshold: 25}
+}
+
 func testModel() Model {
-	return Model{ONNX: []byte{1}, Version: "test", Input: "image", Output: "logits",
-		Channels: []string{"disc", "fovea"}, Normalization: "fov_standardize", ColorChannels: "RGB",
-		FOVThreshold: 25, Size: 128, Window: 8, Sigma: 2.5}
+	return Model{graph: testGraph("disc"), Channels: []string{"disc", "fovea"}, Size: 128, Window: 8, Sigma: 2.5}
 }
 
 func greyNormalized(size int, tr fundus.Transform) *fundus.Normalized {

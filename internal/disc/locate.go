@@ -57,7 +57,7 @@ func (r Result) Field(fov fundus.FOV) Field {
 // Locator runs the disc/fovea model. Create one and share it: Locate is
 // safe for concurrent use.
 type Locator struct {
-	run   infer.Runner
+	session
 	model Model
 }
 
@@ -66,21 +66,15 @@ func NewLocator(rt *infer.Runtime, m Model) (*Locator, error) {
 	if err := m.validate(); err != nil {
 		return nil, err
 	}
-	s, err := rt.NewSession(infer.Model{Name: "disc", ONNX: m.ONNX, Input: m.Input, Output: m.Output})
+	s, err := m.open(rt, "disc model")
 	if err != nil {
-		return nil, fmt.Errorf("disc model %s: %w", m.Version, err)
+		return nil, err
 	}
-	return newWithRunner(s, m), nil
+	return &Locator{session: s, model: m}, nil
 }
 
-func newWithRunner(r infer.Runner, m Model) *Locator { return &Locator{run: r, model: m} }
-
-// Close releases the session.
-func (l *Locator) Close() error {
-	if c, ok := l.run.(interface{ Close() error }); ok {
-		return c.Close()
-	}
-	return nil
+func newWithRunner(r infer.Runner, m Model) *Locator {
+	return &Locator{session: session{run: r}, model: m}
 }
 
 // Size is the analysis size the model needs: pass it to fundus.Normalize.

@@ -1,26 +1,16 @@
 package disc
 
-import (
-	"encoding/json"
-	"fmt"
-)
+import "fmt"
 
 // Model is the disc/fovea locator's ONNX graph and the part of its sidecar
 // JSON (models/disc.json, written by train/disc/train.py) that inference
 // depends on.
 type Model struct {
-	ONNX          []byte
-	Name          string   `json:"name"`
-	Version       string   `json:"version"`
-	Input         string   `json:"input"`           // ONNX input name
-	Output        string   `json:"output"`          // ONNX output name: logits, [1, 2, Size/stride, Size/stride]
-	Channels      []string `json:"output_channels"` // "disc", "fovea", in output order
-	Normalization string   `json:"normalization"`   // must be "fov_standardize"
-	ColorChannels string   `json:"channels"`        // must be "RGB"
-	FOVThreshold  int      `json:"fov_threshold"`
-	Size          int      `json:"size"`   // side of the square input: fundus.Normalize(img, Size)
-	Window        int      `json:"window"` // soft-argmax half-width in heatmap pixels
-	Sigma         float64  `json:"sigma"`  // training target Gaussian, heatmap pixels (informational)
+	graph             // output: logits, [1, 2, Size/stride, Size/stride]
+	Channels []string `json:"output_channels"` // "disc", "fovea", in output order
+	Size     int      `json:"size"`            // side of the square input: fundus.Normalize(img, Size)
+	Window   int      `json:"window"`          // soft-argmax half-width in heatmap pixels
+	Sigma    float64  `json:"sigma"`           // training target Gaussian, heatmap pixels (informational)
 	// MinDiscConfidence is the least disc-channel peak probability taken
 	// as "a disc is in the photo"; below it the disc is reported as not
 	// found. Chosen by cross-validation on held-out photos and disc-less
@@ -33,22 +23,17 @@ type Model struct {
 // package knows how to feed it.
 func ParseModel(onnx, meta []byte) (Model, error) {
 	var m Model
-	if err := json.Unmarshal(meta, &m); err != nil {
-		return Model{}, fmt.Errorf("disc model: metadata: %w", err)
-	}
-	m.ONNX = onnx
-	if err := m.validate(); err != nil {
+	if err := parseSidecar("disc model", onnx, meta, &m, &m.graph); err != nil {
 		return Model{}, err
 	}
 	return m, nil
 }
 
 func (m Model) validate() error {
+	if err := m.check("disc model"); err != nil {
+		return err
+	}
 	switch {
-	case len(m.ONNX) == 0:
-		return fmt.Errorf("disc model %s: empty ONNX graph", m.Version)
-	case m.Normalization != "fov_standardize" || m.ColorChannels != "RGB":
-		return fmt.Errorf("disc model %s: unsupported input %s/%s", m.Version, m.ColorChannels, m.Normalization)
 	case len(m.Channels) != 2 || m.Channels[0] != "disc" || m.Channels[1] != "fovea":
 		return fmt.Errorf("disc model %s: output channels %q, want [disc fovea]", m.Version, m.Channels)
 	case m.Size < 64 || m.Size%64 != 0:
@@ -57,8 +42,6 @@ func (m Model) validate() error {
 		return fmt.Errorf("disc model %s: window %d, want >= 1", m.Version, m.Window)
 	case m.MinDiscConfidence < 0 || m.MinDiscConfidence >= 1:
 		return fmt.Errorf("disc model %s: min_disc_confidence %g, want 0 <= c < 1", m.Version, m.MinDiscConfidence)
-	case m.Input == "" || m.Output == "":
-		return fmt.Errorf("disc model %s: missing input or output name", m.Version)
 	}
 	return nil
 }

@@ -93,7 +93,7 @@ type Segmentation struct {
 // Segmenter runs the optic disc and cup model. Create one and share it:
 // Segment is safe for concurrent use.
 type Segmenter struct {
-	run   infer.Runner
+	session
 	model CupModel
 }
 
@@ -102,23 +102,15 @@ func NewSegmenter(rt *infer.Runtime, m CupModel) (*Segmenter, error) {
 	if err := m.validate(); err != nil {
 		return nil, err
 	}
-	s, err := rt.NewSession(infer.Model{Name: "disccup", ONNX: m.ONNX, Input: m.Input, Output: m.Output})
+	s, err := m.open(rt, "disc/cup model")
 	if err != nil {
-		return nil, fmt.Errorf("disc/cup model %s: %w", m.Version, err)
+		return nil, err
 	}
-	return newSegmenterWithRunner(s, m), nil
+	return &Segmenter{session: s, model: m}, nil
 }
 
 func newSegmenterWithRunner(r infer.Runner, m CupModel) *Segmenter {
-	return &Segmenter{run: r, model: m}
-}
-
-// Close releases the session.
-func (s *Segmenter) Close() error {
-	if c, ok := s.run.(interface{ Close() error }); ok {
-		return c.Close()
-	}
-	return nil
+	return &Segmenter{session: session{run: r}, model: m}
 }
 
 // Model describes the model in use.

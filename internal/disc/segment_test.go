@@ -50,9 +50,7 @@ func (r circleRunner) Run(_ context.Context, x infer.Tensor) (infer.Tensor, erro
 }
 
 func testCupModel() CupModel {
-	return CupModel{ONNX: []byte{1}, Name: "disccup", Version: "test", Input: "image", Output: "logits",
-		Channels: []string{"disc", "cup"}, Normalization: "fov_standardize", ColorChannels: "RGB",
-		FOVThreshold: 25, Size: 64, SizeMultiple: 16, Threshold: 0.5,
+	return CupModel{graph: testGraph("disccup"), Channels: []string{"disc", "cup"}, Size: 64, SizeMultiple: 16, Threshold: 0.5,
 		Crop: CropSpec{SideOverRadius: 5, RadiusPrior: 0.17, TrainedRadiusRange: [2]float64{0.7, 1.4}, TrainedCentreError: 0.45}}
 }
 

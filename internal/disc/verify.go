@@ -2,7 +2,6 @@ package disc
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -15,16 +14,9 @@ import (
 // JSON (models/discverify.json, written by train/discverify/train.py)
 // that inference depends on.
 type VerifyModel struct {
-	ONNX          []byte
-	Name          string  `json:"name"`
-	Version       string  `json:"version"`
-	Input         string  `json:"input"`
-	Output        string  `json:"output"` // one logit, [1, 1, 1, 1]
-	Normalization string  `json:"normalization"`
-	ColorChannels string  `json:"channels"`
-	FOVThreshold  int     `json:"fov_threshold"`
-	Size          int     `json:"size"`             // side of the square input
-	SideOverR     float64 `json:"side_over_radius"` // the square's side in disc radii
+	graph             // output: one logit, [1, 1, 1, 1]
+	Size      int     `json:"size"`             // side of the square input
+	SideOverR float64 `json:"side_over_radius"` // the square's side in disc radii
 	// Threshold is the least probability taken as "an optic disc", chosen
 	// by cross-validation (models/discverify.md).
 	Threshold float64 `json:"threshold"`
@@ -34,30 +26,23 @@ type VerifyModel struct {
 // this package knows how to feed it.
 func ParseVerifyModel(onnx, meta []byte) (VerifyModel, error) {
 	var m VerifyModel
-	if err := json.Unmarshal(meta, &m); err != nil {
-		return VerifyModel{}, fmt.Errorf("disc verifier: metadata: %w", err)
-	}
-	m.ONNX = onnx
-	if err := m.validate(); err != nil {
+	if err := parseSidecar("disc verifier", onnx, meta, &m, &m.graph); err != nil {
 		return VerifyModel{}, err
 	}
 	return m, nil
 }
 
 func (m VerifyModel) validate() error {
+	if err := m.check("disc verifier"); err != nil {
+		return err
+	}
 	switch {
-	case len(m.ONNX) == 0:
-		return fmt.Errorf("disc verifier %s: empty ONNX graph", m.Version)
-	case m.Normalization != "fov_standardize" || m.ColorChannels != "RGB":
-		return fmt.Errorf("disc verifier %s: unsupported input %s/%s", m.Version, m.ColorChannels, m.Normalization)
 	case m.Size < 8:
 		return fmt.Errorf("disc verifier %s: input size %d", m.Version, m.Size)
 	case !(m.SideOverR > 0):
 		return fmt.Errorf("disc verifier %s: side_over_radius %v", m.Version, m.SideOverR)
 	case m.Threshold < 0 || m.Threshold >= 1:
 		return fmt.Errorf("disc verifier %s: threshold %v, want 0 <= t < 1", m.Version, m.Threshold)
-	case m.Input == "" || m.Output == "":
-		return fmt.Errorf("disc verifier %s: missing input or output name", m.Version)
 	}
 	return nil
 }
@@ -68,7 +53,7 @@ func (m VerifyModel) validate() error {
 // exudates, the fovea). Create one and share it: Probability is safe for
 // concurrent use.
 type Verifier struct {
-	run   infer.Runner
+	session
 	model VerifyModel
 }
 
@@ -77,19 +62,11 @@ func NewVerifier(rt *infer.Runtime, m VerifyModel) (*Verifier, error) {
 	if err := m.validate(); err != nil {
 		return nil, err
 	}
-	s, err := rt.NewSession(infer.Model{Name: "discverify", ONNX: m.ONNX, Input: m.Input, Output: m.Output})
+	s, err := m.open(rt, "disc verifier")
 	if err != nil {
-		return nil, fmt.Errorf("disc verifier %s: %w", m.Version, err)
+		return nil, err
 	}
-	return &Verifier{run: s, model: m}, nil
-}
-
-// Close releases the session.
-func (v *Verifier) Close() error {
-	if c, ok := v.run.(interface{ Close() error }); ok {
-		return c.Close()
-	}
-	return nil
+	return &Verifier{session: s, model: m}, nil
 }
 
 // Model describes the model in use.
